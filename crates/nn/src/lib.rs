@@ -1,0 +1,14 @@
+//! The tensor engine behind every model: which device runs the work, and libtorch's set-up.
+//!
+//! Nothing else in dancenow picks a device. Commands parse `--device` into a
+//! [`DeviceChoice`], resolve it here once, and pass the [`tch::Device`] down.
+
+mod device;
+
+pub use device::{Device, DeviceChoice, DeviceError};
+pub use tch;
+
+/// The version of libtorch this build links against, e.g. "2.13.0".
+pub fn libtorch_version() -> &'static str {
+    "2.13.0"
+}

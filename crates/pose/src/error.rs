@@ -1,0 +1,40 @@
+use std::path::PathBuf;
+
+/// What went wrong with pose data, and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PoseError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    /// A JSON file that parses but does not hold what OpenPose writes.
+    #[error("{path}: {field}: {problem}")]
+    Field {
+        path: PathBuf,
+        field: String,
+        problem: String,
+    },
+    #[error("{dir}: no *_keypoints.json files")]
+    NoFrames { dir: PathBuf },
+    #[error("{dir}: no sequence.json, so the video's frame rate and size are unknown")]
+    NoSequenceInfo { dir: PathBuf },
+    /// Poses that cannot give what was asked of them, e.g. normalization statistics.
+    #[error("{0}")]
+    Insufficient(String),
+}
+
+impl PoseError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}
+
+pub type Result<T, E = PoseError> = std::result::Result<T, E>;

@@ -1,0 +1,17 @@
+//! Poses as dancenow sees them: OpenPose-layout keypoints, read and written as OpenPose
+//! JSON, smoothed over time, normalized from a source dancer to a target person, and
+//! drawn as the stick figures the image GAN is conditioned on.
+//!
+//! No tensors here: everything is plain geometry on plain structs.
+
+mod error;
+pub mod face_box;
+pub mod keypoints;
+pub mod normalize;
+pub mod openpose;
+pub mod render;
+pub mod smooth;
+
+pub use error::{PoseError, Result};
+pub use face_box::FaceBox;
+pub use keypoints::{body, Frame, Keypoint, Person, PoseSequence};

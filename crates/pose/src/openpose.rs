@@ -1,0 +1,321 @@
+//! OpenPose's JSON output, read and written as OpenPose does: one
+//! `<name>_<frame:012>_keypoints.json` per frame, each holding
+//! `{"version":1.3,"people":[{"pose_keypoints_2d":[x,y,c,...], "face_keypoints_2d":[...],
+//! "hand_left_keypoints_2d":[...], "hand_right_keypoints_2d":[...]}]}`.
+//!
+//! Body arrays may be BODY_25 (75 values) or COCO-18 (54 values); COCO-18 is mapped to
+//! BODY_25 with the mid-hip derived from the hips. OpenPose has no place for the video's
+//! frame rate and size, so a folder we write also holds `sequence.json` with them.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::error::{PoseError, Result};
+use crate::keypoints::{
+    body, Frame, Keypoint, Person, PoseSequence, BODY_POINTS, COCO18_TO_BODY25,
+};
+
+const KEYPOINTS_SUFFIX: &str = "_keypoints.json";
+const SEQUENCE_FILE: &str = "sequence.json";
+/// The OpenPose JSON version we write (that of OpenPose 1.7).
+const OPENPOSE_JSON_VERSION: f64 = 1.3;
+
+/// What `sequence.json` holds beside the per-frame files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SequenceInfo {
+    pub fps: f64,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The file name OpenPose gives frame `index` of a video called `name`.
+pub fn frame_file_name(name: &str, index: usize) -> String {
+    format!("{name}_{index:012}{KEYPOINTS_SUFFIX}")
+}
+
+/// Reads one OpenPose JSON file.
+pub fn read_frame(path: &Path) -> Result<Frame> {
+    let text = fs::read_to_string(path).map_err(PoseError::io(path))?;
+    parse_frame(&text, path)
+}
+
+/// Parses one OpenPose JSON document; `path` is only used in error messages.
+pub fn parse_frame(text: &str, path: &Path) -> Result<Frame> {
+    let doc: Value = serde_json::from_str(text).map_err(|source| PoseError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let field_error = |field: String, problem: String| PoseError::Field {
+        path: path.to_path_buf(),
+        field,
+        problem,
+    };
+    let people = doc
+        .get("people")
+        .ok_or_else(|| field_error("people".into(), "missing".into()))?
+        .as_array()
+        .ok_or_else(|| field_error("people".into(), "expected an array".into()))?;
+    let people = people
+        .iter()
+        .enumerate()
+        .map(|(i, person)| parse_person(person, &format!("people[{i}]")))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|(field, problem)| field_error(field, problem))?;
+    Ok(Frame { people })
+}
+
+type FieldResult<T> = std::result::Result<T, (String, String)>;
+
+fn parse_person(person: &Value, at: &str) -> FieldResult<Person> {
+    let mut out = Person::default();
+    let pose = numbers(person, at, "pose_keypoints_2d")?;
+    match pose.len() / 3 {
+        _ if pose.is_empty() => {}
+        BODY_POINTS if pose.len() == 3 * BODY_POINTS => fill(&mut out.body, &pose),
+        18 if pose.len() == 3 * 18 => {
+            let mut coco = [Keypoint::MISSING; 18];
+            fill(&mut coco, &pose);
+            for (point, &index) in coco.iter().zip(&COCO18_TO_BODY25) {
+                out.body[index] = *point;
+            }
+            if let Some(mid_hip) = Keypoint::midpoint(out.body[body::L_HIP], out.body[body::R_HIP]) {
+                out.body[body::MID_HIP] = mid_hip;
+            }
+        }
+        _ => {
+            return Err((
+                format!("{at}.pose_keypoints_2d"),
+                format!(
+                    "has {} values; expected {} (BODY_25), {} (COCO-18) or none",
+                    pose.len(),
+                    3 * BODY_POINTS,
+                    3 * 18
+                ),
+            ))
+        }
+    }
+    for (field, points) in [
+        ("face_keypoints_2d", &mut out.face[..]),
+        ("hand_left_keypoints_2d", &mut out.left_hand[..]),
+        ("hand_right_keypoints_2d", &mut out.right_hand[..]),
+    ] {
+        let values = numbers(person, at, field)?;
+        if values.is_empty() {
+            continue;
+        }
+        if values.len() != 3 * points.len() {
+            return Err((
+                format!("{at}.{field}"),
+                format!("has {} values; expected {} or none", values.len(), 3 * points.len()),
+            ));
+        }
+        fill(points, &values);
+    }
+    Ok(out)
+}
+
+/// The numbers of `person[field]`; a missing field is an empty list, as OpenPose omits parts
+/// it was not asked to detect.
+fn numbers(person: &Value, at: &str, field: &str) -> FieldResult<Vec<f32>> {
+    let name = || format!("{at}.{field}");
+    let Some(value) = person.get(field) else {
+        return Ok(Vec::new());
+    };
+    let array = value
+        .as_array()
+        .ok_or_else(|| (name(), format!("expected an array of numbers, found {value}")))?;
+    array
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_f64()
+                .map(|n| n as f32)
+                .ok_or_else(|| (format!("{}[{i}]", name()), format!("expected a number, found {v}")))
+        })
+        .collect()
+}
+
+fn fill(points: &mut [Keypoint], values: &[f32]) {
+    for (point, xyc) in points.iter_mut().zip(values.chunks_exact(3)) {
+        *point = Keypoint::new(xyc[0], xyc[1], xyc[2]);
+    }
+}
+
+/// The JSON text OpenPose would write for this frame.
+pub fn frame_to_json(frame: &Frame) -> String {
+    let flat = |points: &[Keypoint]| -> Vec<f32> {
+        points.iter().flat_map(|p| [p.x, p.y, p.confidence]).collect()
+    };
+    let people: Vec<Value> = frame
+        .people
+        .iter()
+        .map(|p| {
+            json!({
+                "person_id": [-1],
+                "pose_keypoints_2d": flat(&p.body),
+                "face_keypoints_2d": flat(&p.face),
+                "hand_left_keypoints_2d": flat(&p.left_hand),
+                "hand_right_keypoints_2d": flat(&p.right_hand),
+                "pose_keypoints_3d": [],
+                "face_keypoints_3d": [],
+                "hand_left_keypoints_3d": [],
+                "hand_right_keypoints_3d": [],
+            })
+        })
+        .collect();
+    json!({ "version": OPENPOSE_JSON_VERSION, "people": people }).to_string()
+}
+
+/// Writes one frame's JSON, atomically: a reader never sees half a file.
+pub fn write_frame(path: &Path, frame: &Frame) -> Result<()> {
+    write_atomically(path, frame_to_json(frame).as_bytes())
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    fs::write(&partial, bytes).map_err(PoseError::io(&partial))?;
+    fs::rename(&partial, path).map_err(PoseError::io(path))
+}
+
+/// Writes a whole sequence as OpenPose does, plus `sequence.json`.
+pub fn write_sequence(dir: &Path, name: &str, sequence: &PoseSequence) -> Result<()> {
+    let mut writer = SequenceWriter::create(
+        dir,
+        name,
+        SequenceInfo {
+            fps: sequence.fps,
+            width: sequence.width,
+            height: sequence.height,
+        },
+    )?;
+    for frame in &sequence.frames {
+        writer.write(frame)?;
+    }
+    Ok(())
+}
+
+/// Writes frames one at a time, so a long video's poses never sit in memory together.
+pub struct SequenceWriter {
+    dir: PathBuf,
+    name: String,
+    next: usize,
+}
+
+impl SequenceWriter {
+    pub fn create(dir: &Path, name: &str, info: SequenceInfo) -> Result<Self> {
+        fs::create_dir_all(dir).map_err(PoseError::io(dir))?;
+        let text = serde_json::to_string_pretty(&info).expect("plain numbers serialize");
+        write_atomically(&dir.join(SEQUENCE_FILE), text.as_bytes())?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            name: name.to_string(),
+            next: 0,
+        })
+    }
+
+    pub fn write(&mut self, frame: &Frame) -> Result<()> {
+        let path = self.dir.join(frame_file_name(&self.name, self.next));
+        write_frame(&path, frame)?;
+        self.next += 1;
+        Ok(())
+    }
+}
+
+/// The per-frame files of a folder, in frame order: by the number OpenPose puts before
+/// `_keypoints.json`, then by name for files without one.
+pub fn frame_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(dir).map_err(PoseError::io(dir))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(PoseError::io(dir))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(stem) = name.strip_suffix(KEYPOINTS_SUFFIX) {
+            let number = stem
+                .rsplit_once('_')
+                .map_or(stem, |(_, n)| n)
+                .parse::<u64>()
+                .ok();
+            files.push((number, name.to_string(), path));
+        }
+    }
+    if files.is_empty() {
+        return Err(PoseError::NoFrames {
+            dir: dir.to_path_buf(),
+        });
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, _, path)| path).collect())
+}
+
+/// `sequence.json` of a folder, if it has one.
+pub fn read_sequence_info(dir: &Path) -> Result<Option<SequenceInfo>> {
+    let path = dir.join(SEQUENCE_FILE);
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(PoseError::io(&path)(e)),
+    };
+    let info: SequenceInfo =
+        serde_json::from_str(&text).map_err(|source| PoseError::Json { path: path.clone(), source })?;
+    if !(info.fps.is_finite() && info.fps > 0.0) || info.width == 0 || info.height == 0 {
+        return Err(PoseError::Field {
+            path,
+            field: "fps/width/height".into(),
+            problem: "must all be positive".into(),
+        });
+    }
+    Ok(Some(info))
+}
+
+/// Reads a folder of OpenPose JSON files; `fallback` supplies the frame rate and size
+/// when the folder has no `sequence.json` (as folders written by OpenPose itself do not).
+pub fn read_sequence(dir: &Path, fallback: Option<SequenceInfo>) -> Result<PoseSequence> {
+    let files = frame_files(dir)?;
+    let info = match read_sequence_info(dir)? {
+        Some(info) => info,
+        None => fallback.ok_or_else(|| PoseError::NoSequenceInfo {
+            dir: dir.to_path_buf(),
+        })?,
+    };
+    let frames = files
+        .iter()
+        .map(|path| read_frame(path))
+        .collect::<Result<_>>()?;
+    Ok(PoseSequence {
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+        frames,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_openpose() {
+        assert_eq!(frame_file_name("dance", 42), "dance_000000000042_keypoints.json");
+    }
+
+    #[test]
+    fn hand_and_face_arrays_of_the_wrong_length_name_the_field() {
+        let text = r#"{"people":[{"pose_keypoints_2d":[],"hand_left_keypoints_2d":[1,2,3]}]}"#;
+        let err = parse_frame(text, Path::new("f.json")).unwrap_err().to_string();
+        assert!(err.contains("people[0].hand_left_keypoints_2d"), "{err}");
+        assert!(err.contains("expected 63"), "{err}");
+    }
+
+    #[test]
+    fn a_frame_with_nobody_is_an_empty_list() {
+        let frame = parse_frame(r#"{"version":1.3,"people":[]}"#, Path::new("f.json")).unwrap();
+        assert!(frame.people.is_empty());
+        assert_eq!(frame_to_json(&frame), r#"{"people":[],"version":1.3}"#);
+    }
+}

@@ -1,0 +1,201 @@
+//! Keypoint smoothing over time, the paper's remedy for jitter.
+//!
+//! Each coordinate of each point is replaced by a statistic of the same point in nearby
+//! frames: a median over a centred window (the reference code's 7 frames) or a Gaussian
+//! average. Only frames where that point was detected with enough confidence take part,
+//! so an undetected point (0, 0, 0) is never averaged in as a position at the origin, and
+//! a point missing in a frame stays missing there.
+
+use crate::keypoints::{Keypoint, Person, TOTAL_POINTS};
+
+/// The reference code's median window, in frames.
+pub const DEFAULT_MEDIAN_WINDOW: usize = 7;
+/// Points below this confidence do not contribute to their neighbours' smoothing.
+pub const DEFAULT_MIN_CONFIDENCE: f32 = 0.05;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Filter {
+    /// Median over `window` frames centred on each frame (an even window acts as window + 1).
+    Median { window: usize },
+    /// Gaussian-weighted mean with this standard deviation in frames, cut at 3 sigma.
+    Gaussian { sigma: f32 },
+}
+
+impl Default for Filter {
+    fn default() -> Self {
+        Self::Median {
+            window: DEFAULT_MEDIAN_WINDOW,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Smoothing {
+    pub filter: Filter,
+    pub min_confidence: f32,
+}
+
+impl Default for Smoothing {
+    fn default() -> Self {
+        Self {
+            filter: Filter::default(),
+            min_confidence: DEFAULT_MIN_CONFIDENCE,
+        }
+    }
+}
+
+impl Smoothing {
+    pub fn median(window: usize) -> Self {
+        Self {
+            filter: Filter::Median { window },
+            ..Self::default()
+        }
+    }
+
+    pub fn gaussian(sigma: f32) -> Self {
+        Self {
+            filter: Filter::Gaussian { sigma },
+            ..Self::default()
+        }
+    }
+
+    /// Frames on each side of the centre that take part.
+    fn radius(&self) -> usize {
+        match self.filter {
+            Filter::Median { window } => window / 2,
+            Filter::Gaussian { sigma } => (3.0 * sigma.max(0.0)).ceil() as usize,
+        }
+    }
+
+    /// Smooths one person's track (one entry per frame; `None` where nobody was found).
+    pub fn apply(&self, track: &[Option<Person>]) -> Vec<Option<Person>> {
+        let flat: Vec<Option<Vec<Keypoint>>> = track
+            .iter()
+            .map(|p| p.as_ref().map(|p| p.points().copied().collect()))
+            .collect();
+        let radius = self.radius();
+        let mut out = track.to_vec();
+        let mut neighbours: Vec<(f32, Keypoint)> = Vec::with_capacity(2 * radius + 1);
+        for (t, person) in out.iter_mut().enumerate() {
+            let Some(person) = person else { continue };
+            let window = t.saturating_sub(radius)..(t + radius + 1).min(track.len());
+            for (k, point) in person.points_mut().enumerate().take(TOTAL_POINTS) {
+                if !point.is_present() {
+                    continue;
+                }
+                neighbours.clear();
+                for s in window.clone() {
+                    let Some(points) = &flat[s] else { continue };
+                    if points[k].is_confident(self.min_confidence) {
+                        neighbours.push((s as f32 - t as f32, points[k]));
+                    }
+                }
+                if let Some((x, y)) = self.combine(&mut neighbours) {
+                    (point.x, point.y) = (x, y);
+                }
+            }
+        }
+        out
+    }
+
+    fn combine(&self, neighbours: &mut [(f32, Keypoint)]) -> Option<(f32, f32)> {
+        if neighbours.is_empty() {
+            return None;
+        }
+        match self.filter {
+            Filter::Median { .. } => {
+                let mut xs: Vec<f32> = neighbours.iter().map(|(_, p)| p.x).collect();
+                let mut ys: Vec<f32> = neighbours.iter().map(|(_, p)| p.y).collect();
+                Some((median(&mut xs), median(&mut ys)))
+            }
+            Filter::Gaussian { sigma } => {
+                let sigma = sigma.max(f32::EPSILON);
+                let (mut x, mut y, mut total) = (0.0, 0.0, 0.0);
+                for (offset, p) in neighbours.iter() {
+                    let w = (-offset * offset / (2.0 * sigma * sigma)).exp();
+                    x += w * p.x;
+                    y += w * p.y;
+                    total += w;
+                }
+                Some((x / total, y / total))
+            }
+        }
+    }
+}
+
+/// The median of a non-empty list; the mean of the middle two for an even count.
+fn median(values: &mut [f32]) -> f32 {
+    values.sort_by(f32::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keypoints::body;
+
+    fn nose_at(x: f32, y: f32, confidence: f32) -> Option<Person> {
+        let mut p = Person::default();
+        p.body[body::NOSE] = Keypoint::new(x, y, confidence);
+        Some(p)
+    }
+
+    fn nose(track: &[Option<Person>], t: usize) -> Keypoint {
+        track[t].as_ref().unwrap().body[body::NOSE]
+    }
+
+    #[test]
+    fn median_removes_a_single_frame_spike() {
+        let mut track: Vec<_> = (0..9).map(|t| nose_at(t as f32, 100.0, 0.9)).collect();
+        track[4] = nose_at(4.0, 500.0, 0.9);
+        let smooth = Smoothing::median(7).apply(&track);
+        assert_eq!(nose(&smooth, 4).y, 100.0);
+        // A linear motion survives a median untouched away from the ends.
+        assert_eq!(nose(&smooth, 4).x, 4.0);
+        assert_eq!(nose(&smooth, 4).confidence, 0.9);
+    }
+
+    #[test]
+    fn missing_points_are_not_smoothed_into_zeros() {
+        let mut track: Vec<_> = (0..7).map(|_| nose_at(50.0, 60.0, 0.8)).collect();
+        track[2] = nose_at(0.0, 0.0, 0.0);
+        track[3] = None;
+        track[5] = nose_at(0.0, 0.0, 0.0);
+        for smoothing in [Smoothing::median(7), Smoothing::gaussian(2.0)] {
+            let smooth = smoothing.apply(&track);
+            for t in [0, 1, 4, 6] {
+                let p = nose(&smooth, t);
+                assert!((p.x - 50.0).abs() < 1e-4 && (p.y - 60.0).abs() < 1e-4, "{smoothing:?}");
+            }
+            // Still missing where it was missing, and no person invented.
+            assert!(!nose(&smooth, 2).is_present());
+            assert!(smooth[3].is_none());
+        }
+    }
+
+    #[test]
+    fn low_confidence_points_take_their_confident_neighbours_position() {
+        let mut track: Vec<_> = (0..5).map(|_| nose_at(10.0, 10.0, 0.9)).collect();
+        track[2] = nose_at(90.0, 90.0, 0.01);
+        let smooth = Smoothing::median(5).apply(&track);
+        assert_eq!((nose(&smooth, 2).x, nose(&smooth, 2).y), (10.0, 10.0));
+    }
+
+    #[test]
+    fn gaussian_weights_near_frames_more() {
+        let track = vec![nose_at(0.0, 0.0, 1.0), nose_at(10.0, 0.0, 1.0), nose_at(0.0, 0.0, 1.0)];
+        let smooth = Smoothing::gaussian(1.0).apply(&track);
+        // Centre: (0 * w1 + 10 * 1 + 0 * w1) / (1 + 2 w1) with w1 = exp(-1/2).
+        let w1 = (-0.5f32).exp();
+        let expected = 10.0 / (1.0 + 2.0 * w1);
+        assert!((nose(&smooth, 1).x - expected).abs() < 1e-5);
+        // Ends see only one neighbour each side of the track.
+        let end = 10.0 * w1 / (1.0 + w1 + (-2.0f32).exp());
+        assert!((nose(&smooth, 0).x - end).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,110 @@
+//! `cargo xtask setup|test|demo`: the commands a fresh machine starts with.
+//!
+//! tch cannot compile until libtorch is on disk, so these tasks live in a crate
+//! that does not depend on it: they install everything first, then run cargo.
+
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "dancenow project tasks")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install ffmpeg, libtorch, model files, sample videos and perceptual weights into .deps/.
+    Setup(setup::Options),
+    /// Set up what is missing, then run the whole test suite.
+    Test {
+        /// Extra arguments passed to `cargo test`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Set up what is missing, then run the pipeline on the sample videos.
+    Demo {
+        /// Where the demo writes its results.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let root = workspace_root()?;
+    match cli.task {
+        Task::Setup(options) => setup::run(&root, &options).map(|_| ()),
+        Task::Test { args } => {
+            setup::run(&root, &setup::Options::default())?;
+            cargo(&root, &[&["test", "--workspace"], &args_ref(&args)[..]].concat())
+        }
+        Task::Demo { out } => {
+            let deps = setup::run(&root, &setup::Options::default())?;
+            demo(&root, &deps, &out)
+        }
+    }
+}
+
+fn args_ref(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The demo grows with the project: today it runs the media and pose stages
+/// (probe, decode, stick figures from the bundled pose sequence, normalization).
+fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
+    let out = root.join(out);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    cargo(root, &["build", "--release", "--package", "dancenow-cli"])?;
+    let bin = root.join("target/release/dancenow");
+    let dancenow = |args: &[&str]| run_program(&bin, args, root);
+
+    let target = deps.sample("pose2sim/cam01.mp4");
+    let source = deps.sample("sports2d/demo.mp4");
+    dancenow(&["probe", path_str(&target)?])?;
+    dancenow(&["probe", path_str(&source)?])?;
+    dancenow(&["demo-poses", "-o", path_str(&out.join("demo.poses"))?])?;
+    Ok(())
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .with_context(|| format!("path is not UTF-8: {}", path.display()))
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    run_program(Path::new(&cargo), args, root)
+}
+
+fn run_program(program: &Path, args: &[&str], dir: &Path) -> Result<()> {
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .with_context(|| format!("starting {}", program.display()))?;
+    if !status.success() {
+        bail!("`{} {}` failed ({status})", program.display(), args.join(" "));
+    }
+    Ok(())
+}
+
+fn workspace_root() -> Result<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .context("xtask is not inside the workspace")
+}

