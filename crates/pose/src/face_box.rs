@@ -31,12 +31,15 @@ impl FaceBox {
         if !(0.0..width as f32).contains(&centre.x) || !(0.0..height as f32).contains(&centre.y) {
             return None;
         }
-        let half = (HALF_SIZE_AT_1080P * height as f32 / REFERENCE_HEIGHT).round().max(1.0);
+        let half = (HALF_SIZE_AT_1080P * height as f32 / REFERENCE_HEIGHT)
+            .round()
+            .max(1.0);
         let size = 2 * half as u32;
         if size > width || size > height {
             return None;
         }
-        let corner = |c: f32, limit: u32| (c - half).round().clamp(0.0, (limit - size) as f32) as u32;
+        let corner =
+            |c: f32, limit: u32| (c - half).round().clamp(0.0, (limit - size) as f32) as u32;
         Some(Self {
             x: corner(centre.x, width),
             y: corner(centre.y, height),

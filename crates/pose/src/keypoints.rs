@@ -199,7 +199,10 @@ pub struct PoseSequence {
 impl PoseSequence {
     /// The first person of every frame: the track that smoothing and normalization work on.
     pub fn first_person_track(&self) -> Vec<Option<Person>> {
-        self.frames.iter().map(|f| f.people.first().cloned()).collect()
+        self.frames
+            .iter()
+            .map(|f| f.people.first().cloned())
+            .collect()
     }
 
     /// Puts a track back, one person per frame (frames with `None` become empty).

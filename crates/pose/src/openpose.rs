@@ -81,7 +81,8 @@ fn parse_person(person: &Value, at: &str) -> FieldResult<Person> {
             for (point, &index) in coco.iter().zip(&COCO18_TO_BODY25) {
                 out.body[index] = *point;
             }
-            if let Some(mid_hip) = Keypoint::midpoint(out.body[body::L_HIP], out.body[body::R_HIP]) {
+            if let Some(mid_hip) = Keypoint::midpoint(out.body[body::L_HIP], out.body[body::R_HIP])
+            {
                 out.body[body::MID_HIP] = mid_hip;
             }
         }
@@ -109,7 +110,11 @@ fn parse_person(person: &Value, at: &str) -> FieldResult<Person> {
         if values.len() != 3 * points.len() {
             return Err((
                 format!("{at}.{field}"),
-                format!("has {} values; expected {} or none", values.len(), 3 * points.len()),
+                format!(
+                    "has {} values; expected {} or none",
+                    values.len(),
+                    3 * points.len()
+                ),
             ));
         }
         fill(points, &values);
@@ -124,16 +129,22 @@ fn numbers(person: &Value, at: &str, field: &str) -> FieldResult<Vec<f32>> {
     let Some(value) = person.get(field) else {
         return Ok(Vec::new());
     };
-    let array = value
-        .as_array()
-        .ok_or_else(|| (name(), format!("expected an array of numbers, found {value}")))?;
+    let array = value.as_array().ok_or_else(|| {
+        (
+            name(),
+            format!("expected an array of numbers, found {value}"),
+        )
+    })?;
     array
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_f64()
-                .map(|n| n as f32)
-                .ok_or_else(|| (format!("{}[{i}]", name()), format!("expected a number, found {v}")))
+            v.as_f64().map(|n| n as f32).ok_or_else(|| {
+                (
+                    format!("{}[{i}]", name()),
+                    format!("expected a number, found {v}"),
+                )
+            })
         })
         .collect()
 }
@@ -147,7 +158,10 @@ fn fill(points: &mut [Keypoint], values: &[f32]) {
 /// The JSON text OpenPose would write for this frame.
 pub fn frame_to_json(frame: &Frame) -> String {
     let flat = |points: &[Keypoint]| -> Vec<f32> {
-        points.iter().flat_map(|p| [p.x, p.y, p.confidence]).collect()
+        points
+            .iter()
+            .flat_map(|p| [p.x, p.y, p.confidence])
+            .collect()
     };
     let people: Vec<Value> = frame
         .people
@@ -234,7 +248,10 @@ pub fn frame_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in entries {
         let path = entry.map_err(PoseError::io(dir))?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if let Some(stem) = name.strip_suffix(KEYPOINTS_SUFFIX) {
             let number = stem
                 .rsplit_once('_')
@@ -261,8 +278,10 @@ pub fn read_sequence_info(dir: &Path) -> Result<Option<SequenceInfo>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(PoseError::io(&path)(e)),
     };
-    let info: SequenceInfo =
-        serde_json::from_str(&text).map_err(|source| PoseError::Json { path: path.clone(), source })?;
+    let info: SequenceInfo = serde_json::from_str(&text).map_err(|source| PoseError::Json {
+        path: path.clone(),
+        source,
+    })?;
     if !(info.fps.is_finite() && info.fps > 0.0) || info.width == 0 || info.height == 0 {
         return Err(PoseError::Field {
             path,
@@ -301,13 +320,18 @@ mod tests {
 
     #[test]
     fn file_names_follow_openpose() {
-        assert_eq!(frame_file_name("dance", 42), "dance_000000000042_keypoints.json");
+        assert_eq!(
+            frame_file_name("dance", 42),
+            "dance_000000000042_keypoints.json"
+        );
     }
 
     #[test]
     fn hand_and_face_arrays_of_the_wrong_length_name_the_field() {
         let text = r#"{"people":[{"pose_keypoints_2d":[],"hand_left_keypoints_2d":[1,2,3]}]}"#;
-        let err = parse_frame(text, Path::new("f.json")).unwrap_err().to_string();
+        let err = parse_frame(text, Path::new("f.json"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("people[0].hand_left_keypoints_2d"), "{err}");
         assert!(err.contains("expected 63"), "{err}");
     }

@@ -178,7 +178,14 @@ impl StickFigure {
         for (a, b) in BODY_LIMBS {
             if visible(&body[a]) && visible(&body[b]) {
                 let half_width = self.scale * LIMB_HALF_WIDTH;
-                fill_limb(canvas, body[a], body[b], half_width, Rgb(BODY_COLORS[b]), LIMB_OPACITY);
+                fill_limb(
+                    canvas,
+                    body[a],
+                    body[b],
+                    half_width,
+                    Rgb(BODY_COLORS[b]),
+                    LIMB_OPACITY,
+                );
             }
         }
     }
@@ -188,12 +195,25 @@ impl StickFigure {
         for (a, b) in HAND_LIMBS {
             if visible(&hand[a]) && visible(&hand[b]) {
                 let half_width = self.scale * HAND_LIMB_HALF_WIDTH;
-                fill_limb(canvas, hand[a], hand[b], half_width, Rgb(HAND_COLORS[b]), 1.0);
+                fill_limb(
+                    canvas,
+                    hand[a],
+                    hand[b],
+                    half_width,
+                    Rgb(HAND_COLORS[b]),
+                    1.0,
+                );
             }
         }
         for (point, color) in hand.iter().zip(HAND_COLORS) {
             if visible(point) {
-                fill_disc(canvas, *point, self.scale * HAND_POINT_RADIUS, Rgb(color), 1.0);
+                fill_disc(
+                    canvas,
+                    *point,
+                    self.scale * HAND_POINT_RADIUS,
+                    Rgb(color),
+                    1.0,
+                );
             }
         }
     }
@@ -213,14 +233,27 @@ impl StickFigure {
 /// Pixels whose centre lies within `radius` of `centre` (never fewer than the centre pixel).
 fn fill_disc(canvas: &mut RgbImage, centre: Keypoint, radius: f32, color: Rgb<u8>, opacity: f32) {
     let radius = radius.max(0.5);
-    fill_where(canvas, centre.x, centre.y, radius, color, opacity, |dx, dy| {
-        dx * dx + dy * dy <= radius * radius
-    });
+    fill_where(
+        canvas,
+        centre.x,
+        centre.y,
+        radius,
+        color,
+        opacity,
+        |dx, dy| dx * dx + dy * dy <= radius * radius,
+    );
 }
 
 /// The ellipse OpenPose draws for a limb: centred between the points, semi-axes of half
 /// the length and `half_width`, along the limb.
-fn fill_limb(canvas: &mut RgbImage, a: Keypoint, b: Keypoint, half_width: f32, color: Rgb<u8>, opacity: f32) {
+fn fill_limb(
+    canvas: &mut RgbImage,
+    a: Keypoint,
+    b: Keypoint,
+    half_width: f32,
+    color: Rgb<u8>,
+    opacity: f32,
+) {
     let (cx, cy) = ((a.x + b.x) / 2.0, (a.y + b.y) / 2.0);
     let (dx, dy) = (b.x - a.x, b.y - a.y);
     let half_length = (dx * dx + dy * dy).sqrt() / 2.0;

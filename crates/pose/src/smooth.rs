@@ -170,7 +170,10 @@ mod tests {
             let smooth = smoothing.apply(&track);
             for t in [0, 1, 4, 6] {
                 let p = nose(&smooth, t);
-                assert!((p.x - 50.0).abs() < 1e-4 && (p.y - 60.0).abs() < 1e-4, "{smoothing:?}");
+                assert!(
+                    (p.x - 50.0).abs() < 1e-4 && (p.y - 60.0).abs() < 1e-4,
+                    "{smoothing:?}"
+                );
             }
             // Still missing where it was missing, and no person invented.
             assert!(!nose(&smooth, 2).is_present());
@@ -188,7 +191,11 @@ mod tests {
 
     #[test]
     fn gaussian_weights_near_frames_more() {
-        let track = vec![nose_at(0.0, 0.0, 1.0), nose_at(10.0, 0.0, 1.0), nose_at(0.0, 0.0, 1.0)];
+        let track = vec![
+            nose_at(0.0, 0.0, 1.0),
+            nose_at(10.0, 0.0, 1.0),
+            nose_at(0.0, 0.0, 1.0),
+        ];
         let smooth = Smoothing::gaussian(1.0).apply(&track);
         // Centre: (0 * w1 + 10 * 1 + 0 * w1) / (1 + 2 w1) with w1 = exp(-1/2).
         let w1 = (-0.5f32).exp();

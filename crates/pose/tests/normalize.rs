@@ -36,13 +36,20 @@ fn walk_towards_camera(frames: usize) -> Vec<Option<Person>> {
     (0..frames)
         .map(|t| {
             let f = t as f32 / (frames - 1) as f32;
-            Some(person(400.0 + 100.0 * f, 500.0 + 200.0 * f, 200.0 + 100.0 * f))
+            Some(person(
+                400.0 + 100.0 * f,
+                500.0 + 200.0 * f,
+                200.0 + 100.0 * f,
+            ))
         })
         .collect()
 }
 
 /// Applies `f` to every present point of every person.
-fn moved(track: &[Option<Person>], f: impl Fn(f32, f32) -> (f32, f32) + Copy) -> Vec<Option<Person>> {
+fn moved(
+    track: &[Option<Person>],
+    f: impl Fn(f32, f32) -> (f32, f32) + Copy,
+) -> Vec<Option<Person>> {
     track
         .iter()
         .map(|p| {
@@ -89,8 +96,15 @@ fn statistics_find_the_close_and_far_lines_and_heights() {
     // Median 600; far keeps distances strictly below 0.5 * (700 - 600) = 50: 40, so 560.
     assert!((stats.far_y - 560.0).abs() < 1e-3, "{}", stats.far_y);
     // Heights within 0.05 * 140 = 7 px of the far line: only the frame at 560, 230 tall.
-    assert!((stats.far_height - 230.0).abs() < 1e-3, "{}", stats.far_height);
-    assert_eq!((stats.frames_with_ankles, stats.frames_without_ankles), (21, 0));
+    assert!(
+        (stats.far_height - 230.0).abs() < 1e-3,
+        "{}",
+        stats.far_height
+    );
+    assert_eq!(
+        (stats.frames_with_ankles, stats.frames_without_ankles),
+        (21, 0)
+    );
 }
 
 #[test]
@@ -143,7 +157,10 @@ fn frames_without_ankles_keep_going_with_a_neighbours_transform() {
     hide_ankles(&mut target);
     hide_ankles(&mut source);
     let stats = VideoStats::measure(&source, W, H).unwrap();
-    assert_eq!((stats.frames_with_ankles, stats.frames_without_ankles), (17, 3));
+    assert_eq!(
+        (stats.frames_with_ankles, stats.frames_without_ankles),
+        (17, 3)
+    );
     let norm = Normalization::new(stats, VideoStats::measure(&target, W, H).unwrap());
     let out = norm.apply(&source);
     assert_eq!(out.frames_without_ankles, [0, 7, 8]);
@@ -156,7 +173,10 @@ fn frames_without_ankles_keep_going_with_a_neighbours_transform() {
     // Every frame with a person came down to the target's place, ankles or not.
     for t in [0, 7, 8, 20] {
         let nose = |track: &[Option<Person>]| track[t].as_ref().unwrap().body[body::NOSE];
-        assert!((nose(&out.track).y - nose(&target).y).abs() < 1e-3, "frame {t}");
+        assert!(
+            (nose(&out.track).y - nose(&target).y).abs() < 1e-3,
+            "frame {t}"
+        );
     }
 }
 
@@ -168,5 +188,8 @@ fn a_video_with_no_ankles_at_all_is_a_clear_error() {
         p.body[body::R_ANKLE] = Keypoint::MISSING;
     }
     let err = VideoStats::measure(&track, W, H).unwrap_err().to_string();
-    assert!(err.contains("none of its 5 frames with a person shows an ankle"), "{err}");
+    assert!(
+        err.contains("none of its 5 frames with a person shows an ankle"),
+        "{err}"
+    );
 }

@@ -6,7 +6,9 @@ use dancenow_pose::openpose::{self, SequenceInfo};
 use dancenow_pose::{body, Frame, Keypoint, Person, PoseError, PoseSequence};
 
 fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 #[test]
@@ -15,7 +17,10 @@ fn reads_a_body_25_file_with_face_and_hands() {
     assert_eq!(frame.people.len(), 1);
     let person = &frame.people[0];
     assert_eq!(person.body[body::NOSE], Keypoint::new(960.0, 300.0, 0.93));
-    assert_eq!(person.body[body::L_ANKLE], Keypoint::new(1015.0, 920.0, 0.84));
+    assert_eq!(
+        person.body[body::L_ANKLE],
+        Keypoint::new(1015.0, 920.0, 0.84)
+    );
     assert!(!person.body[body::R_HEEL].is_present());
     assert_eq!(person.face[69], Keypoint::new(984.0, 306.0, 0.6));
     assert_eq!(person.left_hand[20], Keypoint::new(1200.0, 600.0, 0.5));
@@ -40,7 +45,11 @@ fn reads_a_coco_18_file_into_body_25_with_a_derived_mid_hip() {
 fn sample_person(shift: f32) -> Person {
     let mut p = Person::default();
     for (i, point) in p.body.iter_mut().enumerate() {
-        *point = Keypoint::new(100.5 + i as f32 * 3.25 + shift, 200.125 - i as f32, 0.5 + i as f32 / 100.0);
+        *point = Keypoint::new(
+            100.5 + i as f32 * 3.25 + shift,
+            200.125 - i as f32,
+            0.5 + i as f32 / 100.0,
+        );
     }
     p.body[body::R_HEEL] = Keypoint::MISSING;
     p.face[7] = Keypoint::new(1.0 / 3.0, 2.0 / 3.0, 0.999);
@@ -56,13 +65,20 @@ fn sequence_round_trip_is_exact() {
         width: 1920,
         height: 1080,
         frames: vec![
-            Frame { people: vec![sample_person(0.0)] },
+            Frame {
+                people: vec![sample_person(0.0)],
+            },
             Frame { people: vec![] },
-            Frame { people: vec![sample_person(5.0), sample_person(-7.5)] },
+            Frame {
+                people: vec![sample_person(5.0), sample_person(-7.5)],
+            },
         ],
     };
     openpose::write_sequence(dir.path(), "clip", &sequence).unwrap();
-    assert!(dir.path().join("clip_000000000002_keypoints.json").is_file());
+    assert!(dir
+        .path()
+        .join("clip_000000000002_keypoints.json")
+        .is_file());
     let back = openpose::read_sequence(dir.path(), None).unwrap();
     assert_eq!(back, sequence);
 }
@@ -70,11 +86,23 @@ fn sequence_round_trip_is_exact() {
 #[test]
 fn folders_from_openpose_itself_need_the_video_info() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(data("body25_000000000000_keypoints.json"), dir.path().join("v_000000000000_keypoints.json")).unwrap();
-    std::fs::copy(data("coco18_keypoints.json"), dir.path().join("v_000000000001_keypoints.json")).unwrap();
+    std::fs::copy(
+        data("body25_000000000000_keypoints.json"),
+        dir.path().join("v_000000000000_keypoints.json"),
+    )
+    .unwrap();
+    std::fs::copy(
+        data("coco18_keypoints.json"),
+        dir.path().join("v_000000000001_keypoints.json"),
+    )
+    .unwrap();
     let err = openpose::read_sequence(dir.path(), None).unwrap_err();
     assert!(matches!(err, PoseError::NoSequenceInfo { .. }), "{err}");
-    let info = SequenceInfo { fps: 25.0, width: 1920, height: 1080 };
+    let info = SequenceInfo {
+        fps: 25.0,
+        width: 1920,
+        height: 1080,
+    };
     let sequence = openpose::read_sequence(dir.path(), Some(info)).unwrap();
     assert_eq!(sequence.frames.len(), 2);
     assert_eq!(sequence.frames[1].people[0].body[body::NOSE].x, 320.0);
@@ -83,7 +111,11 @@ fn folders_from_openpose_itself_need_the_video_info() {
 #[test]
 fn frames_are_ordered_by_number_not_by_name() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, x) in [("a_10_keypoints.json", 10.0), ("a_9_keypoints.json", 9.0), ("a_100_keypoints.json", 100.0)] {
+    for (name, x) in [
+        ("a_10_keypoints.json", 10.0),
+        ("a_9_keypoints.json", 9.0),
+        ("a_100_keypoints.json", 100.0),
+    ] {
         let mut p = Person::default();
         p.body[0] = Keypoint::new(x, 0.0, 1.0);
         openpose::write_frame(&dir.path().join(name), &Frame { people: vec![p] }).unwrap();
@@ -105,11 +137,17 @@ fn parse_error(text: &str) -> String {
 #[test]
 fn malformed_files_name_the_file_and_the_field() {
     let err = parse_error(r#"{"version":1.3,"people":[{"pose_keypoints_2d":[1,2,3,4]}]}"#);
-    assert!(err.starts_with("bad_000000000003_keypoints.json: people[0].pose_keypoints_2d"), "{err}");
+    assert!(
+        err.starts_with("bad_000000000003_keypoints.json: people[0].pose_keypoints_2d"),
+        "{err}"
+    );
     assert!(err.contains("has 4 values"), "{err}");
 
     let err = parse_error(r#"{"people":[{},{"face_keypoints_2d":[1,"x",3]}]}"#);
-    assert!(err.contains("people[1].face_keypoints_2d[1]: expected a number"), "{err}");
+    assert!(
+        err.contains("people[1].face_keypoints_2d[1]: expected a number"),
+        "{err}"
+    );
 
     let err = parse_error(r#"{"version":1.3}"#);
     assert!(err.contains("people: missing"), "{err}");

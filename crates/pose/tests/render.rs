@@ -40,7 +40,13 @@ fn joints_and_limbs_have_the_papers_colours_sizes_and_blending() {
 fn sizes_scale_with_the_output_height() {
     let mut p = Person::default();
     p.body[body::NOSE] = Keypoint::new(100.0, 100.0, 1.0);
-    let small = StickFigure::render(&Frame { people: vec![p.clone()] }, 200, 540);
+    let small = StickFigure::render(
+        &Frame {
+            people: vec![p.clone()],
+        },
+        200,
+        540,
+    );
     p.map_positions(|x, y| (2.0 * x, 2.0 * y));
     let large = StickFigure::render(&Frame { people: vec![p] }, 400, 1080);
     let nose = BODY_COLORS[body::NOSE];
@@ -58,11 +64,17 @@ fn low_confidence_points_hands_and_faces_follow_the_thresholds() {
     for (i, point) in p.face.iter_mut().enumerate() {
         *point = Keypoint::new(10.0 + i as f32, 90.0, 0.19);
     }
-    let frame = Frame { people: vec![p.clone()] };
+    let frame = Frame {
+        people: vec![p.clone()],
+    };
     let image = StickFigure::render(&frame, 100, 1080);
     assert_eq!(px(&image, 20, 20), WHITE.0);
     assert_eq!(px(&image, 50, 50), HAND_COLORS[0]);
-    assert_eq!(px(&image, 40, 90), WHITE.0, "face mean confidence 0.19 < 0.2");
+    assert_eq!(
+        px(&image, 40, 90),
+        WHITE.0,
+        "face mean confidence 0.19 < 0.2"
+    );
     for point in p.face.iter_mut() {
         point.confidence = 0.2;
     }
@@ -95,17 +107,40 @@ fn full_person_matches_the_golden_image() {
         image.save(&golden).unwrap();
     }
     let expected = image::open(&golden).expect("golden image").to_rgb8();
-    let differing = image.pixels().zip(expected.pixels()).filter(|(a, b)| a != b).count();
-    assert_eq!(differing, 0, "{differing} pixels differ from {}", golden.display());
+    let differing = image
+        .pixels()
+        .zip(expected.pixels())
+        .filter(|(a, b)| a != b)
+        .count();
+    assert_eq!(
+        differing,
+        0,
+        "{differing} pixels differ from {}",
+        golden.display()
+    );
 }
 
 #[test]
 fn face_box_centres_on_the_nose_and_scales_with_height() {
     let mut p = Person::default();
     p.body[body::NOSE] = Keypoint::new(960.0, 300.0, 0.9);
-    assert_eq!(FaceBox::of(&p, 1920, 1080), Some(FaceBox { x: 890, y: 230, size: 140 }));
+    assert_eq!(
+        FaceBox::of(&p, 1920, 1080),
+        Some(FaceBox {
+            x: 890,
+            y: 230,
+            size: 140
+        })
+    );
     p.map_positions(|x, y| (x / 2.0, y / 2.0));
-    assert_eq!(FaceBox::of(&p, 960, 540), Some(FaceBox { x: 445, y: 115, size: 70 }));
+    assert_eq!(
+        FaceBox::of(&p, 960, 540),
+        Some(FaceBox {
+            x: 445,
+            y: 115,
+            size: 70
+        })
+    );
 }
 
 #[test]
@@ -114,7 +149,14 @@ fn face_box_falls_back_to_the_ears_and_stays_inside_the_image() {
     p.body[body::L_EAR] = Keypoint::new(20.0, 40.0, 0.9);
     p.body[body::R_EAR] = Keypoint::new(40.0, 40.0, 0.9);
     let face = FaceBox::of(&p, 1920, 1080).unwrap();
-    assert_eq!(face, FaceBox { x: 0, y: 0, size: 140 });
+    assert_eq!(
+        face,
+        FaceBox {
+            x: 0,
+            y: 0,
+            size: 140
+        }
+    );
     assert!(face.contains(139, 139) && !face.contains(140, 0));
     p.body[body::R_EAR] = Keypoint::MISSING;
     assert_eq!(FaceBox::of(&p, 1920, 1080), None);

@@ -1,0 +1,62 @@
+use std::path::PathBuf;
+
+/// What went wrong reading or writing frames, and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The ffmpeg tools are not installed or cannot start.
+    #[error("cannot run `{program}`: {source} (install ffmpeg: `cargo xtask setup`, or `apt-get install ffmpeg`)")]
+    ToolMissing {
+        program: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: no such file or folder")]
+    NotFound { path: PathBuf },
+    #[error("{path}: not a video ffmpeg can read: {detail}")]
+    NotAVideo { path: PathBuf, detail: String },
+    #[error("{path}: holds no frames")]
+    NoFrames { path: PathBuf },
+    #[error("{path}: {detail}")]
+    Truncated { path: PathBuf, detail: String },
+    #[error("{path}: ffmpeg failed while {action} ({status}): {stderr}")]
+    Ffmpeg {
+        path: PathBuf,
+        action: &'static str,
+        status: String,
+        stderr: String,
+    },
+    #[error("H.264 video needs an even width and height, but the frames are {width}x{height}; crop or pad them, or write an image folder")]
+    OddSize { width: u32, height: u32 },
+    #[error("frame {index} is {got_width}x{got_height}, but the {what} is {width}x{height}")]
+    SizeMismatch {
+        what: &'static str,
+        index: u64,
+        width: u32,
+        height: u32,
+        got_width: u32,
+        got_height: u32,
+    },
+    #[error("{path}: {source}")]
+    Image {
+        path: PathBuf,
+        source: image::ImageError,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: no .png or .jpg images in the folder")]
+    EmptyFolder { path: PathBuf },
+    #[error("invalid setting: {0}")]
+    Parameter(String),
+}
+
+impl MediaError {
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+}
+
+pub type Result<T, E = MediaError> = std::result::Result<T, E>;

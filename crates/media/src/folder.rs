@@ -1,0 +1,187 @@
+//! Folders of images as frame sources and sinks.
+
+use std::path::{Path, PathBuf};
+
+use image::{ImageFormat, RgbImage};
+
+use crate::error::{MediaError, Result};
+use crate::IMAGE_EXTENSIONS;
+
+/// Reads a folder's images in natural order (`2.png` before `10.png`), or one image file.
+pub struct ImageFolderReader {
+    files: Vec<PathBuf>,
+    next: usize,
+    width: u32,
+    height: u32,
+}
+
+impl ImageFolderReader {
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.exists() {
+            return Err(MediaError::NotFound {
+                path: dir.to_path_buf(),
+            });
+        }
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(MediaError::io(dir))? {
+            let path = entry.map_err(MediaError::io(dir))?.path();
+            if path.is_file() && is_image(&path) {
+                files.push(path);
+            }
+        }
+        if files.is_empty() {
+            return Err(MediaError::EmptyFolder {
+                path: dir.to_path_buf(),
+            });
+        }
+        files.sort_by_cached_key(|p| {
+            natural_key(&p.file_name().unwrap_or_default().to_string_lossy())
+        });
+        Self::from_files(files)
+    }
+
+    /// A single image, as a one-frame source.
+    pub fn single(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(MediaError::NotFound {
+                path: path.to_path_buf(),
+            });
+        }
+        Self::from_files(vec![path.to_path_buf()])
+    }
+
+    fn from_files(files: Vec<PathBuf>) -> Result<Self> {
+        // The first image sets the size every other image must have.
+        let (width, height) =
+            image::image_dimensions(&files[0]).map_err(|source| MediaError::Image {
+                path: files[0].clone(),
+                source,
+            })?;
+        Ok(Self {
+            files,
+            next: 0,
+            width,
+            height,
+        })
+    }
+
+    pub fn dimensions(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    pub fn files(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
+
+impl Iterator for ImageFolderReader {
+    type Item = Result<RgbImage>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let path = self.files.get(self.next)?;
+        let index = self.next as u64;
+        self.next += 1;
+        let image = match image::open(path) {
+            Ok(image) => image.to_rgb8(),
+            Err(source) => {
+                return Some(Err(MediaError::Image {
+                    path: path.clone(),
+                    source,
+                }))
+            }
+        };
+        if image.dimensions() != (self.width, self.height) {
+            return Some(Err(MediaError::SizeMismatch {
+                what: "folder's first image",
+                index,
+                width: self.width,
+                height: self.height,
+                got_width: image.width(),
+                got_height: image.height(),
+            }));
+        }
+        Some(Ok(image))
+    }
+}
+
+/// Writes `frame_000000.png`, `frame_000001.png`, ... each file complete or absent.
+pub struct ImageFolderWriter {
+    dir: PathBuf,
+    next: u64,
+}
+
+impl ImageFolderWriter {
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(MediaError::io(dir))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            next: 0,
+        })
+    }
+
+    pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
+        let path = self.dir.join(format!("frame_{:06}.png", self.next));
+        let partial = path.with_extension("png.partial");
+        frame
+            .save_with_format(&partial, ImageFormat::Png)
+            .map_err(|source| MediaError::Image {
+                path: partial.clone(),
+                source,
+            })?;
+        std::fs::rename(&partial, &path).map_err(MediaError::io(&path))?;
+        self.next += 1;
+        Ok(())
+    }
+
+    pub fn finish(self) -> Result<u64> {
+        Ok(self.next)
+    }
+}
+
+pub(crate) fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Splits a name into text and number runs so that numbers compare by value.
+fn natural_key(name: &str) -> Vec<(String, u128)> {
+    let mut key = Vec::new();
+    let mut rest = name;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits > 0 {
+            key.push((String::new(), rest[..digits].parse().unwrap_or(u128::MAX)));
+            rest = &rest[digits..];
+        } else {
+            let text = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            key.push((rest[..text].to_string(), 0));
+            rest = &rest[text..];
+        }
+    }
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::natural_key;
+
+    #[test]
+    fn numbers_in_names_sort_by_value() {
+        let mut names = vec!["img10.png", "img2.png", "img1.png", "a.png"];
+        names.sort_by_key(|n| natural_key(n));
+        assert_eq!(names, ["a.png", "img1.png", "img2.png", "img10.png"]);
+    }
+}

@@ -1,0 +1,123 @@
+//! One way in and one way out for frames, whatever holds them.
+
+use std::path::Path;
+
+use image::RgbImage;
+
+use crate::error::{MediaError, Result};
+use crate::folder::{is_image, ImageFolderReader, ImageFolderWriter};
+use crate::video::{VideoReader, VideoWriter};
+
+/// Frame rate assumed for image folders when the caller does not give one.
+pub const DEFAULT_FOLDER_FPS: f64 = 30.0;
+
+/// Size, rate and length of a frame source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceInfo {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frame_count: Option<u64>,
+}
+
+/// A video file, a folder of images, or a single image, as a stream of RGB frames.
+pub enum FrameSource {
+    Video(VideoReader),
+    Images { reader: ImageFolderReader, fps: f64 },
+}
+
+impl FrameSource {
+    /// Opens `path`: a folder reads its images, an image file is one frame, anything else
+    /// goes to ffmpeg. `folder_fps` is the rate given to images (they carry none).
+    pub fn open(path: &Path, folder_fps: Option<f64>) -> Result<Self> {
+        let fps = folder_fps.unwrap_or(DEFAULT_FOLDER_FPS);
+        if path.is_dir() {
+            Ok(Self::Images {
+                reader: ImageFolderReader::open(path)?,
+                fps,
+            })
+        } else if is_image(path) {
+            Ok(Self::Images {
+                reader: ImageFolderReader::single(path)?,
+                fps,
+            })
+        } else {
+            Ok(Self::Video(VideoReader::open(path)?))
+        }
+    }
+
+    pub fn info(&self) -> SourceInfo {
+        match self {
+            Self::Video(reader) => {
+                let info = reader.info();
+                SourceInfo {
+                    width: info.width,
+                    height: info.height,
+                    fps: info.fps,
+                    frame_count: info.frame_count,
+                }
+            }
+            Self::Images { reader, fps } => {
+                let (width, height) = reader.dimensions();
+                SourceInfo {
+                    width,
+                    height,
+                    fps: *fps,
+                    frame_count: Some(reader.len() as u64),
+                }
+            }
+        }
+    }
+}
+
+impl Iterator for FrameSource {
+    type Item = Result<RgbImage>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::Video(reader) => reader.next(),
+            Self::Images { reader, .. } => reader.next(),
+        }
+    }
+}
+
+/// An MP4 file or a folder of PNG images.
+pub enum FrameSink {
+    Video(VideoWriter),
+    Images(ImageFolderWriter),
+}
+
+impl FrameSink {
+    /// A path ending in `.mp4`, `.mov` or `.mkv` becomes an H.264 video; anything else a folder.
+    pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> Result<Self> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match extension.as_deref() {
+            Some("mp4" | "mov" | "mkv" | "m4v") => {
+                Ok(Self::Video(VideoWriter::create(path, width, height, fps)?))
+            }
+            Some(other) if is_image(path) => Err(MediaError::Parameter(format!(
+                "{}: output is a single .{other} image, but a sequence needs a folder or a .mp4",
+                path.display()
+            ))),
+            _ => Ok(Self::Images(ImageFolderWriter::create(path)?)),
+        }
+    }
+
+    pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
+        match self {
+            Self::Video(writer) => writer.write(frame),
+            Self::Images(writer) => writer.write(frame),
+        }
+    }
+
+    /// Completes the output; returns the number of frames written.
+    pub fn finish(self) -> Result<u64> {
+        match self {
+            Self::Video(writer) => writer.finish(),
+            Self::Images(writer) => writer.finish(),
+        }
+    }
+}

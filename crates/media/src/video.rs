@@ -1,0 +1,261 @@
+//! Video files through ffmpeg: decoding to raw RGB frames, encoding from them to H.264.
+
+use std::io::{ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+
+use image::RgbImage;
+
+use crate::error::{MediaError, Result};
+use crate::probe::{probe, VideoInfo};
+use crate::process::Process;
+
+/// x264's constant rate factor: 18 is visually near-lossless at a modest size.
+pub const DEFAULT_CRF: u8 = 18;
+
+/// Decodes a video one frame at a time; only the current frame is in memory.
+pub struct VideoReader {
+    path: PathBuf,
+    info: VideoInfo,
+    process: Option<Process>,
+    frames_read: u64,
+}
+
+impl VideoReader {
+    pub fn open(path: &Path) -> Result<Self> {
+        let info = probe(path)?;
+        let process = Process::spawn(
+            "ffmpeg",
+            [
+                "-nostdin".as_ref(),
+                "-v".as_ref(),
+                "error".as_ref(),
+                "-i".as_ref(),
+                path.as_os_str(),
+                "-map".as_ref(),
+                "0:v:0".as_ref(),
+                // One output frame per decoded frame: no duplicates or drops for timing.
+                "-fps_mode".as_ref(),
+                "passthrough".as_ref(),
+                "-f".as_ref(),
+                "rawvideo".as_ref(),
+                "-pix_fmt".as_ref(),
+                "rgb24".as_ref(),
+                "-".as_ref(),
+            ],
+            false,
+        )?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            info,
+            process: Some(process),
+            frames_read: 0,
+        })
+    }
+
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    fn read_frame(&mut self) -> Option<Result<RgbImage>> {
+        let process = self.process.as_mut()?;
+        let (w, h) = (self.info.width, self.info.height);
+        let mut buf = vec![0u8; w as usize * h as usize * 3];
+        let stdout = process.stdout()?;
+        let mut filled = 0;
+        while filled < buf.len() {
+            match stdout.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Some(Err(MediaError::io(&self.path)(e))),
+            }
+        }
+        if filled == buf.len() {
+            self.frames_read += 1;
+            return Some(Ok(
+                RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame")
+            ));
+        }
+        // End of stream: a clean end needs a successful exit and at least one frame.
+        let (status, stderr) = self.process.take()?.finish();
+        let path = self.path.clone();
+        if !status.success() {
+            return Some(Err(MediaError::Ffmpeg {
+                path,
+                action: "decoding",
+                status: status.to_string(),
+                stderr,
+            }));
+        }
+        if filled > 0 {
+            return Some(Err(MediaError::Truncated {
+                path,
+                detail: format!(
+                    "frame {} ends after {filled} of {} bytes",
+                    self.frames_read,
+                    buf.len()
+                ),
+            }));
+        }
+        if self.frames_read == 0 {
+            return Some(Err(MediaError::NoFrames { path }));
+        }
+        // ffmpeg stops at damage without failing; a short count plus its complaints is one.
+        let expected = self.info.frame_count.unwrap_or(0);
+        if self.frames_read < expected && !stderr.is_empty() {
+            return Some(Err(MediaError::Truncated {
+                path,
+                detail: format!(
+                    "decoded {} of the {expected} frames the file declares: {stderr}",
+                    self.frames_read
+                ),
+            }));
+        }
+        None
+    }
+}
+
+impl Iterator for VideoReader {
+    type Item = Result<RgbImage>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.read_frame()
+    }
+}
+
+/// Encodes frames to an H.264 MP4 (yuv420p, plays everywhere). The file appears under its
+/// name only when [`VideoWriter::finish`] succeeds; until then it is `NAME.partial`.
+pub struct VideoWriter {
+    path: PathBuf,
+    partial: PathBuf,
+    width: u32,
+    height: u32,
+    process: Option<Process>,
+    frames_written: u64,
+}
+
+impl VideoWriter {
+    pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> Result<Self> {
+        Self::with_crf(path, width, height, fps, DEFAULT_CRF)
+    }
+
+    pub fn with_crf(path: &Path, width: u32, height: u32, fps: f64, crf: u8) -> Result<Self> {
+        if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
+            return Err(MediaError::OddSize { width, height });
+        }
+        if !(fps.is_finite() && fps > 0.0) {
+            return Err(MediaError::Parameter(format!(
+                "frame rate must be positive, got {fps}"
+            )));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(MediaError::io(parent))?;
+        }
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let size = format!("{width}x{height}");
+        let (rate, crf) = (format!("{fps}"), crf.to_string());
+        let args: Vec<&std::ffi::OsStr> = vec![
+            "-nostdin".as_ref(),
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-y".as_ref(),
+            "-f".as_ref(),
+            "rawvideo".as_ref(),
+            "-pix_fmt".as_ref(),
+            "rgb24".as_ref(),
+            "-s".as_ref(),
+            size.as_ref(),
+            "-r".as_ref(),
+            rate.as_ref(),
+            "-i".as_ref(),
+            "-".as_ref(),
+            "-c:v".as_ref(),
+            "libx264".as_ref(),
+            "-crf".as_ref(),
+            crf.as_ref(),
+            "-pix_fmt".as_ref(),
+            "yuv420p".as_ref(),
+            "-movflags".as_ref(),
+            "+faststart".as_ref(),
+            "-f".as_ref(),
+            "mp4".as_ref(),
+            partial.as_os_str(),
+        ];
+        let process = Process::spawn("ffmpeg", args, true)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            partial,
+            width,
+            height,
+            process: Some(process),
+            frames_written: 0,
+        })
+    }
+
+    pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
+        if frame.dimensions() != (self.width, self.height) {
+            return Err(MediaError::SizeMismatch {
+                what: "video being written",
+                index: self.frames_written,
+                width: self.width,
+                height: self.height,
+                got_width: frame.width(),
+                got_height: frame.height(),
+            });
+        }
+        let process = self.process.as_mut().expect("writer used after finish");
+        let stdin = process.stdin().expect("ffmpeg started with a stdin pipe");
+        if let Err(e) = stdin.write_all(frame.as_raw()) {
+            // ffmpeg quit early; its stderr says why.
+            let (status, stderr) = self.process.take().expect("checked above").finish();
+            return Err(MediaError::Ffmpeg {
+                path: self.path.clone(),
+                action: "encoding",
+                status: status.to_string(),
+                stderr: if stderr.is_empty() {
+                    e.to_string()
+                } else {
+                    stderr
+                },
+            });
+        }
+        self.frames_written += 1;
+        Ok(())
+    }
+
+    /// Closes the stream, waits for ffmpeg, and moves the finished file into place.
+    pub fn finish(mut self) -> Result<u64> {
+        let mut process = self.process.take().expect("finish called once");
+        drop(process.take_stdin());
+        let (status, stderr) = process.finish();
+        if self.frames_written == 0 {
+            let _ = std::fs::remove_file(&self.partial);
+            return Err(MediaError::NoFrames {
+                path: self.path.clone(),
+            });
+        }
+        if !status.success() {
+            let _ = std::fs::remove_file(&self.partial);
+            return Err(MediaError::Ffmpeg {
+                path: self.path.clone(),
+                action: "encoding",
+                status: status.to_string(),
+                stderr,
+            });
+        }
+        std::fs::rename(&self.partial, &self.path).map_err(MediaError::io(&self.path))?;
+        Ok(self.frames_written)
+    }
+}
+
+impl Drop for VideoWriter {
+    /// An unfinished video (an error, Ctrl-C) leaves no half-written file behind.
+    fn drop(&mut self) {
+        if let Some(process) = self.process.take() {
+            drop(process);
+            let _ = std::fs::remove_file(&self.partial);
+        }
+    }
+}

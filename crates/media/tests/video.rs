@@ -1,0 +1,207 @@
+//! Videos and image folders through the real ffmpeg.
+
+use std::path::{Path, PathBuf};
+
+use dancenow_media::{probe, FrameSink, FrameSource, MediaError, VideoReader, VideoWriter};
+use image::{Rgb, RgbImage};
+
+/// A smooth gradient with a square that moves: what a video codec is built for.
+fn synthetic_frame(t: u32, width: u32, height: u32) -> RgbImage {
+    RgbImage::from_fn(width, height, |x, y| {
+        let inside = (x + 1000 - 3 * t) % 100 < 16 && (20..36).contains(&y);
+        if inside {
+            Rgb([250, 240, 20])
+        } else {
+            Rgb([(x * 255 / width) as u8, (y * 255 / height) as u8, 128])
+        }
+    })
+}
+
+fn psnr(a: &RgbImage, b: &RgbImage) -> f64 {
+    let mse = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&p, &q)| (p as f64 - q as f64).powi(2))
+        .sum::<f64>()
+        / a.as_raw().len() as f64;
+    10.0 * (255.0f64 * 255.0 / mse.max(1e-10)).log10()
+}
+
+fn write_video(path: &Path, frames: u32) -> Vec<RgbImage> {
+    let mut writer = VideoWriter::create(path, 96, 64, 24.0).unwrap();
+    let frames: Vec<RgbImage> = (0..frames).map(|t| synthetic_frame(t, 96, 64)).collect();
+    for frame in &frames {
+        writer.write(frame).unwrap();
+    }
+    assert_eq!(writer.finish().unwrap(), frames.len() as u64);
+    frames
+}
+
+#[test]
+fn video_round_trip_keeps_count_size_and_quality() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("clip.mp4");
+    let written = write_video(&path, 15);
+    assert!(!dir.path().join("clip.mp4.partial").exists());
+
+    let info = probe(&path).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.frame_count),
+        (96, 64, Some(15))
+    );
+    assert_eq!(info.fps, 24.0);
+    assert_eq!(info.codec, "h264");
+
+    let read: Vec<RgbImage> = VideoReader::open(&path)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(read.len(), written.len());
+    for (t, (a, b)) in written.iter().zip(&read).enumerate() {
+        assert_eq!(a.dimensions(), b.dimensions());
+        let db = psnr(a, b);
+        assert!(db > 30.0, "frame {t}: PSNR {db:.1} dB");
+    }
+}
+
+#[test]
+fn image_folder_round_trip_is_lossless_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("frames");
+    let mut sink = FrameSink::create(&out, 96, 64, 24.0).unwrap();
+    let frames: Vec<RgbImage> = (0..12).map(|t| synthetic_frame(t, 96, 64)).collect();
+    for frame in &frames {
+        sink.write(frame).unwrap();
+    }
+    assert_eq!(sink.finish().unwrap(), 12);
+    let source = FrameSource::open(&out, Some(12.5)).unwrap();
+    let info = source.info();
+    assert_eq!(
+        (info.width, info.height, info.fps, info.frame_count),
+        (96, 64, 12.5, Some(12))
+    );
+    let read: Vec<RgbImage> = source.collect::<Result<_, _>>().unwrap();
+    assert_eq!(read, frames);
+}
+
+#[test]
+fn a_real_sample_video_decodes_every_frame() {
+    let deps = PathBuf::from(env!("DANCENOW_DEPS"));
+    let path = deps.join("samples/pose2sim/cam01.mp4");
+    let source = FrameSource::open(&path, None).unwrap();
+    let info = source.info();
+    assert_eq!(
+        (info.width, info.height, info.fps, info.frame_count),
+        (1080, 1920, 60.0, Some(100))
+    );
+    let mut count = 0;
+    for frame in source {
+        assert_eq!(frame.unwrap().dimensions(), (1080, 1920));
+        count += 1;
+    }
+    assert_eq!(count, 100);
+}
+
+#[test]
+fn a_corrupt_file_is_not_a_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("corrupt.mp4");
+    let noise: Vec<u8> = (0..50_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, noise).unwrap();
+    let err = FrameSource::open(&path, None)
+        .err()
+        .expect("corrupt file must fail");
+    assert!(matches!(err, MediaError::NotAVideo { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("corrupt.mp4: not a video ffmpeg can read"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_video_is_an_error_not_a_short_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.mp4");
+    write_video(&path, 60);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() * 2 / 3]).unwrap();
+    let result: Result<Vec<RgbImage>, MediaError> =
+        FrameSource::open(&path, None).and_then(|s| s.collect());
+    let err = result.expect_err("a truncated file must not read as a shorter video");
+    assert!(
+        matches!(
+            err,
+            MediaError::Truncated { .. } | MediaError::NotAVideo { .. } | MediaError::Ffmpeg { .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("cut.mp4"), "{err}");
+}
+
+#[test]
+fn missing_files_and_empty_folders_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope.mp4");
+    let err = FrameSource::open(&missing, None).err().unwrap();
+    assert!(matches!(err, MediaError::NotFound { .. }), "{err}");
+    let err = FrameSource::open(dir.path(), None).err().unwrap();
+    assert!(matches!(err, MediaError::EmptyFolder { .. }), "{err}");
+}
+
+#[test]
+fn odd_sizes_and_mismatched_frames_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = VideoWriter::create(&dir.path().join("odd.mp4"), 95, 64, 24.0)
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            MediaError::OddSize {
+                width: 95,
+                height: 64
+            }
+        ),
+        "{err}"
+    );
+
+    let path = dir.path().join("clip.mp4");
+    let mut writer = VideoWriter::create(&path, 96, 64, 24.0).unwrap();
+    let err = writer.write(&RgbImage::new(64, 64)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("frame 0 is 64x64, but the video being written is 96x64"),
+        "{err}"
+    );
+    drop(writer);
+    assert!(
+        !path.exists() && !dir.path().join("clip.mp4.partial").exists(),
+        "no half-written file"
+    );
+}
+
+#[test]
+fn a_video_with_no_frames_is_not_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.mp4");
+    let writer = VideoWriter::create(&path, 96, 64, 24.0).unwrap();
+    assert!(matches!(writer.finish(), Err(MediaError::NoFrames { .. })));
+    assert!(!path.exists());
+}
+
+#[test]
+fn folder_images_of_another_size_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    RgbImage::new(8, 8).save(dir.path().join("a1.png")).unwrap();
+    RgbImage::new(8, 6).save(dir.path().join("a2.png")).unwrap();
+    let frames: Result<Vec<_>, _> = FrameSource::open(dir.path(), None).unwrap().collect();
+    let err = frames.unwrap_err().to_string();
+    assert!(
+        err.contains("frame 1 is 8x6, but the folder's first image is 8x8"),
+        "{err}"
+    );
+}
