@@ -14,7 +14,7 @@ mod video;
 pub use error::{MediaError, Result};
 pub use folder::{ImageFolderReader, ImageFolderWriter};
 pub use probe::{probe, VideoInfo};
-pub use source::{FrameSink, FrameSource, SourceInfo};
+pub use source::{FrameSink, FrameSource, SourceInfo, DEFAULT_FOLDER_FPS};
 pub use video::{VideoReader, VideoWriter, DEFAULT_CRF};
 
 /// Folder image formats we read and write.

@@ -46,6 +46,14 @@ impl FrameSource {
         }
     }
 
+    /// The container's description, for a video.
+    pub fn video_info(&self) -> Option<&crate::VideoInfo> {
+        match self {
+            Self::Video(reader) => Some(reader.info()),
+            Self::Images { .. } => None,
+        }
+    }
+
     pub fn info(&self) -> SourceInfo {
         match self {
             Self::Video(reader) => {

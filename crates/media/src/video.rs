@@ -13,43 +13,50 @@ use crate::process::Process;
 pub const DEFAULT_CRF: u8 = 18;
 
 /// Decodes a video one frame at a time; only the current frame is in memory.
+/// ffmpeg starts at the first frame asked for, so opening only to probe costs nothing.
 pub struct VideoReader {
     path: PathBuf,
     info: VideoInfo,
-    process: Option<Process>,
+    state: Decoder,
     frames_read: u64,
+}
+
+enum Decoder {
+    NotStarted,
+    Running(Process),
+    Done,
 }
 
 impl VideoReader {
     pub fn open(path: &Path) -> Result<Self> {
-        let info = probe(path)?;
-        let process = Process::spawn(
-            "ffmpeg",
-            [
-                "-nostdin".as_ref(),
-                "-v".as_ref(),
-                "error".as_ref(),
-                "-i".as_ref(),
-                path.as_os_str(),
-                "-map".as_ref(),
-                "0:v:0".as_ref(),
-                // One output frame per decoded frame: no duplicates or drops for timing.
-                "-fps_mode".as_ref(),
-                "passthrough".as_ref(),
-                "-f".as_ref(),
-                "rawvideo".as_ref(),
-                "-pix_fmt".as_ref(),
-                "rgb24".as_ref(),
-                "-".as_ref(),
-            ],
-            false,
-        )?;
         Ok(Self {
             path: path.to_path_buf(),
-            info,
-            process: Some(process),
+            info: probe(path)?,
+            state: Decoder::NotStarted,
             frames_read: 0,
         })
+    }
+
+    fn start(&self) -> Result<Process> {
+        let path = self.path.as_os_str();
+        let args: [&std::ffi::OsStr; 14] = [
+            "-nostdin".as_ref(),
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-i".as_ref(),
+            path,
+            "-map".as_ref(),
+            "0:v:0".as_ref(),
+            // One output frame per decoded frame: no duplicates or drops for timing.
+            "-fps_mode".as_ref(),
+            "passthrough".as_ref(),
+            "-f".as_ref(),
+            "rawvideo".as_ref(),
+            "-pix_fmt".as_ref(),
+            "rgb24".as_ref(),
+            "-".as_ref(),
+        ];
+        Process::spawn("ffmpeg", args, false)
     }
 
     pub fn info(&self) -> &VideoInfo {
@@ -57,7 +64,18 @@ impl VideoReader {
     }
 
     fn read_frame(&mut self) -> Option<Result<RgbImage>> {
-        let process = self.process.as_mut()?;
+        if matches!(self.state, Decoder::NotStarted) {
+            match self.start() {
+                Ok(process) => self.state = Decoder::Running(process),
+                Err(e) => {
+                    self.state = Decoder::Done;
+                    return Some(Err(e));
+                }
+            }
+        }
+        let Decoder::Running(process) = &mut self.state else {
+            return None;
+        };
         let (w, h) = (self.info.width, self.info.height);
         let mut buf = vec![0u8; w as usize * h as usize * 3];
         let stdout = process.stdout()?;
@@ -77,7 +95,10 @@ impl VideoReader {
             ));
         }
         // End of stream: a clean end needs a successful exit and at least one frame.
-        let (status, stderr) = self.process.take()?.finish();
+        let Decoder::Running(process) = std::mem::replace(&mut self.state, Decoder::Done) else {
+            unreachable!("checked above");
+        };
+        let (status, stderr) = process.finish();
         let path = self.path.clone();
         if !status.success() {
             return Some(Err(MediaError::Ffmpeg {

@@ -1,0 +1,196 @@
+//! Command-line arguments. Parsing only checks syntax; each command checks its plan
+//! (inputs exist, outputs are writable kinds) before any long work starts.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand};
+use dancenow_nn::DeviceChoice;
+use dancenow_pose::smooth::Smoothing;
+
+#[derive(Parser)]
+#[command(
+    name = "dancenow",
+    version,
+    about = "Everybody Dance Now: motion transfer from a source dancer to a target person"
+)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show what a video, an image or an image folder is.
+    Probe(ProbeArgs),
+    /// Draw OpenPose-format poses as stick figures, on white or over the original video.
+    Render(RenderArgs),
+    /// Scale and move a source dancer's poses to a target person's size and ground line.
+    Normalize(NormalizeArgs),
+    /// Show the tensor engine and check that the chosen device computes.
+    Device(DeviceArgs),
+}
+
+#[derive(Args)]
+pub struct ProbeArgs {
+    /// A video file, an image, or a folder of images.
+    pub input: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct RenderArgs {
+    /// A folder of OpenPose JSON files (`*_keypoints.json`).
+    pub poses: PathBuf,
+    /// Output: a .mp4 video, or a folder for PNG images.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Draw over this video's (or image folder's) frames instead of white.
+    #[arg(long, value_name = "VIDEO")]
+    pub over: Option<PathBuf>,
+    /// Output height in pixels (width follows the aspect ratio); default: the poses' frame size.
+    #[arg(long)]
+    pub height: Option<u32>,
+    /// Frame size of the poses when their folder has no sequence.json and no --over is given.
+    #[arg(long, value_name = "WxH")]
+    pub size: Option<Size>,
+    /// Frame rate when the poses' folder has no sequence.json and no --over is given.
+    #[arg(long)]
+    pub fps: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct NormalizeArgs {
+    /// The source dancer's poses: a folder of OpenPose JSON files.
+    pub source: PathBuf,
+    /// The target person's poses, whose proportions and ground line the output takes.
+    #[arg(long)]
+    pub target: PathBuf,
+    /// Output folder for the normalized poses and normalization.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Smooth the source keypoints first: none, median[:FRAMES] or gaussian[:SIGMA].
+    #[arg(long, default_value = "none")]
+    pub smooth: SmoothArg,
+    /// Source frame size, when its folder has no sequence.json.
+    #[arg(long, value_name = "WxH")]
+    pub source_size: Option<Size>,
+    /// Target frame size, when its folder has no sequence.json.
+    #[arg(long, value_name = "WxH")]
+    pub target_size: Option<Size>,
+    /// Frame rate, when a folder has no sequence.json.
+    #[arg(long)]
+    pub fps: Option<f64>,
+}
+
+#[derive(Args)]
+pub struct DeviceArgs {
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+/// `WIDTHxHEIGHT`, e.g. `1920x1080`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected WIDTHxHEIGHT such as 1920x1080, got {s:?}");
+        let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
+        let (width, height) = (
+            w.trim().parse().map_err(|_| bad())?,
+            h.trim().parse().map_err(|_| bad())?,
+        );
+        if width == 0 || height == 0 {
+            return Err(bad());
+        }
+        Ok(Self { width, height })
+    }
+}
+
+/// `none`, `median`, `median:7`, `gaussian`, `gaussian:2.0`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SmoothArg(pub Option<Smoothing>);
+
+/// Default Gaussian sigma in frames when `gaussian` is given without one.
+const DEFAULT_GAUSSIAN_SIGMA: f32 = 1.5;
+
+impl FromStr for SmoothArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("expected none, median[:FRAMES] or gaussian[:SIGMA], got {s:?}");
+        let (kind, value) = s.split_once(':').map_or((s, None), |(k, v)| (k, Some(v)));
+        match kind {
+            "none" if value.is_none() => Ok(Self(None)),
+            "median" => {
+                let window = value
+                    .map_or(Ok(dancenow_pose::smooth::DEFAULT_MEDIAN_WINDOW), |v| {
+                        v.parse()
+                    })
+                    .map_err(|_| bad())?;
+                if window == 0 {
+                    return Err(bad());
+                }
+                Ok(Self(Some(Smoothing::median(window))))
+            }
+            "gaussian" => {
+                let sigma: f32 = value
+                    .map_or(Ok(DEFAULT_GAUSSIAN_SIGMA), |v| v.parse())
+                    .map_err(|_| bad())?;
+                if !(sigma.is_finite() && sigma > 0.0) {
+                    return Err(bad());
+                }
+                Ok(Self(Some(Smoothing::gaussian(sigma))))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_smoothing_parse() {
+        assert_eq!(
+            "1920x1080".parse(),
+            Ok(Size {
+                width: 1920,
+                height: 1080
+            })
+        );
+        assert!("1920".parse::<Size>().is_err());
+        assert!("0x10".parse::<Size>().is_err());
+        assert_eq!("none".parse::<SmoothArg>().unwrap().0, None);
+        assert_eq!(
+            "median".parse::<SmoothArg>().unwrap().0,
+            Some(Smoothing::median(7))
+        );
+        assert_eq!(
+            "median:5".parse::<SmoothArg>().unwrap().0,
+            Some(Smoothing::median(5))
+        );
+        assert_eq!(
+            "gaussian:2".parse::<SmoothArg>().unwrap().0,
+            Some(Smoothing::gaussian(2.0))
+        );
+        assert!("gaussian:-1".parse::<SmoothArg>().is_err());
+        assert!("mean".parse::<SmoothArg>().is_err());
+    }
+}

@@ -1,0 +1,66 @@
+//! One module per command; each checks its plan first, then does the work.
+
+mod device;
+mod normalize;
+mod probe;
+mod render;
+
+use std::path::Path;
+
+use anyhow::{bail, Result};
+use dancenow_pose::openpose::{self, SequenceInfo};
+use dancenow_pose::PoseSequence;
+
+use crate::args::{Command, Size};
+
+pub fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Probe(args) => probe::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Normalize(args) => normalize::run(args),
+        Command::Device(args) => device::run(args),
+    }
+}
+
+/// Fails early, before any work, when an input path does not exist.
+fn require_exists(path: &Path, what: &str) -> Result<()> {
+    if !path.exists() {
+        bail!("{what} {} does not exist", path.display());
+    }
+    Ok(())
+}
+
+/// Reads a folder of OpenPose JSON, with a progress bar; `size`/`fps` stand in for a
+/// missing sequence.json.
+fn read_poses(dir: &Path, size: Option<Size>, fps: Option<f64>) -> Result<PoseSequence> {
+    let fallback = size.map(|s| SequenceInfo {
+        fps: fps.unwrap_or(dancenow_media::DEFAULT_FOLDER_FPS),
+        width: s.width,
+        height: s.height,
+    });
+    let files = openpose::frame_files(dir)?;
+    let info = match openpose::read_sequence_info(dir)? {
+        Some(info) => info,
+        None => match fallback {
+            Some(info) => info,
+            None => bail!(
+                "{} has no sequence.json (OpenPose does not record the video's size); \
+                 give the frame size with --size WxH (and --fps)",
+                dir.display()
+            ),
+        },
+    };
+    let bar = crate::progress::bar(Some(files.len() as u64), "reading poses", "files");
+    let mut frames = Vec::with_capacity(files.len());
+    for path in &files {
+        frames.push(openpose::read_frame(path)?);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(PoseSequence {
+        fps: info.fps,
+        width: info.width,
+        height: info.height,
+        frames,
+    })
+}

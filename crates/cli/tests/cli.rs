@@ -1,0 +1,274 @@
+//! The `dancenow` binary as a user runs it, each test in its own temporary folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dancenow_media::{probe, FrameSource, VideoWriter};
+use dancenow_pose::normalize::VideoStats;
+use dancenow_pose::openpose;
+use dancenow_pose::{body, Frame, Keypoint, Person, PoseSequence};
+use image::{Rgb, RgbImage};
+
+struct TempDir(tempfile::TempDir);
+
+impl TempDir {
+    fn new() -> Self {
+        Self(tempfile::tempdir().unwrap())
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
+    }
+}
+
+fn dancenow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dancenow"))
+        .args(args)
+        .output()
+        .expect("running dancenow")
+}
+
+fn succeed(args: &[&str]) -> String {
+    let out = dancenow(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dancenow {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fail(args: &[&str]) -> String {
+    let out = dancenow(args);
+    assert!(
+        !out.status.success(),
+        "dancenow {args:?} should have failed"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A person `tall` pixels high with ankles centred at (x, ankle_y), arms out.
+fn person(x: f32, ankle_y: f32, tall: f32) -> Person {
+    let mut p = Person::default();
+    for (i, dx, up) in [
+        (body::NOSE, 0.0, 1.0),
+        (body::NECK, 0.0, 0.87),
+        (body::R_SHOULDER, -0.12, 0.85),
+        (body::L_SHOULDER, 0.12, 0.85),
+        (body::R_WRIST, -0.35, 0.85),
+        (body::L_WRIST, 0.35, 0.85),
+        (body::MID_HIP, 0.0, 0.5),
+        (body::R_ANKLE, -0.06, 0.0),
+        (body::L_ANKLE, 0.06, 0.0),
+    ] {
+        p.body[i] = Keypoint::new(x + dx * tall, ankle_y - up * tall, 0.9);
+    }
+    p
+}
+
+/// Someone stepping towards the camera over `frames` frames, in a `width` x `height` video.
+fn walking(frames: usize, width: u32, height: u32, ground: f32, tall: f32) -> PoseSequence {
+    let frames = (0..frames)
+        .map(|t| {
+            let f = t as f32 / (frames - 1).max(1) as f32;
+            Frame {
+                people: vec![person(
+                    width as f32 / 2.0,
+                    ground + 20.0 * f,
+                    tall * (1.0 + 0.2 * f),
+                )],
+            }
+        })
+        .collect();
+    PoseSequence {
+        fps: 10.0,
+        width,
+        height,
+        frames,
+    }
+}
+
+#[test]
+fn probe_describes_a_video_in_text_and_json() {
+    let dir = TempDir::new();
+    let video = dir.path("clip.mp4");
+    let mut writer = VideoWriter::create(&video, 64, 48, 12.0).unwrap();
+    for t in 0..5 {
+        writer
+            .write(&RgbImage::from_pixel(64, 48, Rgb([t * 40, 0, 0])))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let text = succeed(&["probe", s(&video)]);
+    assert!(text.contains("size:     64x48"), "{text}");
+    assert!(text.contains("frames:   5"), "{text}");
+    let json: serde_json::Value =
+        serde_json::from_str(&succeed(&["probe", "--json", s(&video)])).unwrap();
+    assert_eq!(json["fps"], 12.0);
+    assert_eq!(json["codec"], "h264");
+}
+
+#[test]
+fn probe_of_a_file_that_is_not_a_video_fails_clearly() {
+    let dir = TempDir::new();
+    let bogus = dir.path("notes.mp4");
+    std::fs::write(&bogus, "just text").unwrap();
+    let stderr = fail(&["probe", s(&bogus)]);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(
+        stderr.contains("notes.mp4: not a video ffmpeg can read"),
+        "{stderr}"
+    );
+    let stderr = fail(&["probe", s(&dir.path("missing.mp4"))]);
+    assert!(
+        stderr.contains("input") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn render_writes_one_stick_figure_frame_per_pose_frame() {
+    let dir = TempDir::new();
+    let poses = dir.path("walk.poses");
+    openpose::write_sequence(&poses, "walk", &walking(8, 320, 240, 200.0, 150.0)).unwrap();
+
+    let video = dir.path("walk.mp4");
+    succeed(&["render", s(&poses), "-o", s(&video)]);
+    let info = probe(&video).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.frame_count, info.fps),
+        (320, 240, Some(8), 10.0)
+    );
+
+    let images = dir.path("walk_frames");
+    succeed(&["render", s(&poses), "-o", s(&images), "--height", "120"]);
+    let frames: Vec<RgbImage> = FrameSource::open(&images, None)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(frames.len(), 8);
+    assert_eq!(frames[0].dimensions(), (160, 120));
+    // The neck joint (scaled by one half) is drawn in its colour; the corner stays white.
+    let neck = frames[0]
+        .get_pixel(80, ((200.0 - 0.87 * 150.0) / 2.0) as u32)
+        .0;
+    assert_ne!(neck, [255, 255, 255]);
+    assert_eq!(frames[0].get_pixel(2, 2).0, [255, 255, 255]);
+}
+
+#[test]
+fn render_over_a_video_keeps_its_frames_around_the_figure() {
+    let dir = TempDir::new();
+    let background = dir.path("background");
+    std::fs::create_dir(&background).unwrap();
+    for t in 0..4 {
+        RgbImage::from_pixel(320, 240, Rgb([20, 40, 60]))
+            .save(background.join(format!("{t}.png")))
+            .unwrap();
+    }
+    // Poses from OpenPose itself: no sequence.json, so the size comes from the video.
+    let poses = dir.path("poses");
+    std::fs::create_dir(&poses).unwrap();
+    for (t, frame) in walking(4, 320, 240, 200.0, 150.0).frames.iter().enumerate() {
+        openpose::write_frame(&poses.join(openpose::frame_file_name("x", t)), frame).unwrap();
+    }
+    let out = dir.path("over");
+    succeed(&["render", s(&poses), "-o", s(&out), "--over", s(&background)]);
+    let frames: Vec<RgbImage> = FrameSource::open(&out, None)
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(frames.len(), 4);
+    assert_eq!(frames[3].get_pixel(2, 2).0, [20, 40, 60]);
+    assert_ne!(frames[3].get_pixel(160, 130).0, [20, 40, 60]); // the mid-hip joint
+
+    let stderr = fail(&["render", s(&poses), "-o", s(&dir.path("x.mp4"))]);
+    assert!(
+        stderr.contains("has no sequence.json") && stderr.contains("--size"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn normalize_brings_a_larger_higher_source_to_the_targets_size_and_ground() {
+    let dir = TempDir::new();
+    let target = walking(20, 640, 480, 400.0, 200.0);
+    let source = walking(20, 640, 480, 250.0, 100.0);
+    let (target_dir, source_dir, out) = (
+        dir.path("target"),
+        dir.path("source"),
+        dir.path("normalized"),
+    );
+    openpose::write_sequence(&target_dir, "target", &target).unwrap();
+    openpose::write_sequence(&source_dir, "source", &source).unwrap();
+
+    succeed(&[
+        "normalize",
+        s(&source_dir),
+        "--target",
+        s(&target_dir),
+        "-o",
+        s(&out),
+        "--smooth",
+        "median:3",
+    ]);
+    let normalized = openpose::read_sequence(&out, None).unwrap();
+    assert_eq!(normalized.frames.len(), 20);
+    let stats = |seq: &PoseSequence| {
+        VideoStats::measure(&seq.first_person_track(), seq.width, seq.height).unwrap()
+    };
+    let (got, want) = (stats(&normalized), stats(&target));
+    assert!(
+        (got.close_y - want.close_y).abs() < 0.5,
+        "{} vs {}",
+        got.close_y,
+        want.close_y
+    );
+    assert!((got.close_height - want.close_height).abs() < 0.5);
+    assert!((got.far_height - want.far_height).abs() < 0.5);
+
+    let parameters: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("normalization.json")).unwrap())
+            .unwrap();
+    // Twice the size, give or take the median's averaging of the two end frames.
+    assert!((parameters["normalization"]["scale_close"].as_f64().unwrap() - 2.0).abs() < 0.02);
+    assert_eq!(parameters["transforms"].as_array().unwrap().len(), 20);
+}
+
+#[test]
+fn normalize_without_any_ankle_says_so() {
+    let dir = TempDir::new();
+    let mut source = walking(5, 640, 480, 250.0, 100.0);
+    for frame in &mut source.frames {
+        frame.people[0].body[body::L_ANKLE] = Keypoint::MISSING;
+        frame.people[0].body[body::R_ANKLE] = Keypoint::MISSING;
+    }
+    openpose::write_sequence(&dir.path("source"), "s", &source).unwrap();
+    openpose::write_sequence(
+        &dir.path("target"),
+        "t",
+        &walking(5, 640, 480, 400.0, 200.0),
+    )
+    .unwrap();
+    let stderr = fail(&[
+        "normalize",
+        s(&dir.path("source")),
+        "--target",
+        s(&dir.path("target")),
+        "-o",
+        s(&dir.path("out")),
+    ]);
+    assert!(stderr.contains("measuring the source"), "{stderr}");
+    assert!(stderr.contains("shows an ankle"), "{stderr}");
+    assert!(!dir.path("out").exists(), "nothing written on failure");
+}
+
+#[test]
+fn device_check_runs_on_the_cpu() {
+    let out = succeed(&["device", "--device", "cpu"]);
+    assert!(out.contains("device:       Cpu"), "{out}");
+    assert!(out.contains("matmul correct"), "{out}");
+    let stderr = fail(&["device", "--device", "tpu"]);
+    assert!(stderr.contains("unknown device"), "{stderr}");
+}
