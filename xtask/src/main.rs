@@ -65,8 +65,9 @@ fn args_ref(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
 }
 
-/// The demo grows with the project: today it runs the media and pose stages
-/// (probe, decode, stick figures from the bundled pose sequence, normalization).
+/// The demo grows with the project. Until the detector lands it runs the stages that
+/// exist on the real sample videos and the example pose sequences in `examples/poses/`:
+/// probe, pose normalization, and stick figures drawn over the target video.
 fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
     let out = root.join(out);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
@@ -74,11 +75,49 @@ fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
     let bin = root.join("target/release/dancenow");
     let dancenow = |args: &[&str]| run_program(&bin, args, root);
 
-    let target = deps.sample("pose2sim/cam01.mp4");
-    let source = deps.sample("sports2d/demo.mp4");
-    dancenow(&["probe", path_str(&target)?])?;
-    dancenow(&["probe", path_str(&source)?])?;
-    dancenow(&["demo-poses", "-o", path_str(&out.join("demo.poses"))?])?;
+    let target_video = deps.sample("pose2sim/cam01.mp4");
+    let source_video = deps.sample("sports2d/demo.mp4");
+    let examples = root.join("examples/poses");
+    let normalized = out.join("normalized.poses");
+    let over_target = out.join("normalized_over_target.mp4");
+    let source_figures = out.join("source_stick_figures.mp4");
+    dancenow(&["probe", path_str(&target_video)?])?;
+    dancenow(&["probe", path_str(&source_video)?])?;
+    dancenow(&[
+        "normalize",
+        path_str(&examples.join("source"))?,
+        "--target",
+        path_str(&examples.join("target"))?,
+        "-o",
+        path_str(&normalized)?,
+        "--smooth",
+        "median:7",
+    ])?;
+    dancenow(&[
+        "render",
+        path_str(&normalized)?,
+        "--over",
+        path_str(&target_video)?,
+        "-o",
+        path_str(&over_target)?,
+    ])?;
+    dancenow(&[
+        "render",
+        path_str(&examples.join("source"))?,
+        "--height",
+        "512",
+        "-o",
+        path_str(&source_figures)?,
+    ])?;
+    eprintln!("demo: results in {}", out.display());
+    eprintln!(
+        "  {}  source poses as stick figures",
+        source_figures.display()
+    );
+    eprintln!(
+        "  {}  source poses normalized to the target, over the target video",
+        over_target.display()
+    );
     Ok(())
 }
 
