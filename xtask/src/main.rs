@@ -5,8 +5,9 @@
 
 mod setup;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -49,10 +50,7 @@ fn run(cli: Cli) -> Result<()> {
         Task::Setup(options) => setup::run(&root, &options).map(|_| ()),
         Task::Test { args } => {
             setup::run(&root, &setup::Options::default())?;
-            cargo(
-                &root,
-                &[&["test", "--workspace"], &args_ref(&args)[..]].concat(),
-            )
+            test(&root, &args)
         }
         Task::Demo { out } => {
             let deps = setup::run(&root, &setup::Options::default())?;
@@ -61,8 +59,64 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
-fn args_ref(args: &[String]) -> Vec<&str> {
-    args.iter().map(String::as_str).collect()
+/// Runs `cargo test --workspace`, passing its output through, and closes with one line
+/// totalling every test binary's results (cargo's own last line is only the last binary's).
+fn test(root: &Path, extra: &[String]) -> Result<()> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut child = Command::new(&cargo)
+        .args(["test", "--workspace"])
+        .args(extra)
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("starting cargo test")?;
+    let stdout = child.stdout.take().context("cargo test's output")?;
+    let mut totals = TestTotals::default();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo test's output")?;
+        println!("{line}");
+        totals.add(&line);
+    }
+    let status = child.wait().context("waiting for cargo test")?;
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        totals.passed, totals.failed, totals.ignored
+    );
+    if !status.success() {
+        bail!("cargo test failed ({status})");
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct TestTotals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
+
+impl TestTotals {
+    /// Adds a libtest summary: "test result: ok. 7 passed; 0 failed; 1 ignored; ...".
+    fn add(&mut self, line: &str) {
+        let Some(counts) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in counts.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                "ignored" => self.ignored += count,
+                _ => {}
+            }
+        }
+    }
 }
 
 /// The demo grows with the project. Until the detector lands it runs the stages that
@@ -153,4 +207,19 @@ fn workspace_root() -> Result<PathBuf> {
         .parent()
         .map(Path::to_path_buf)
         .context("xtask is not inside the workspace")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTotals;
+
+    #[test]
+    fn totals_add_up_libtest_summaries() {
+        let mut totals = TestTotals::default();
+        totals.add("test result: ok. 7 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.1s");
+        totals
+            .add("test result: FAILED. 2 passed; 3 failed; 0 ignored; 0 measured; 0 filtered out");
+        totals.add("test something ... ok");
+        assert_eq!((totals.passed, totals.failed, totals.ignored), (9, 3, 1));
+    }
 }

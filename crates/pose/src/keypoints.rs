@@ -164,11 +164,6 @@ impl Person {
     pub fn height(&self) -> Option<f32> {
         Some(self.ankle()?.y - self.head()?.y)
     }
-
-    /// Mean confidence over the body's 25 points (missing points count as 0).
-    pub fn body_confidence(&self) -> f32 {
-        self.body.iter().map(|p| p.confidence).sum::<f32>() / BODY_POINTS as f32
-    }
 }
 
 /// The people OpenPose found in one frame, in its order.
@@ -203,21 +198,5 @@ impl PoseSequence {
             .iter()
             .map(|f| f.people.first().cloned())
             .collect()
-    }
-
-    /// Puts a track back, one person per frame (frames with `None` become empty).
-    pub fn from_track(fps: f64, width: u32, height: u32, track: Vec<Option<Person>>) -> Self {
-        let frames = track
-            .into_iter()
-            .map(|person| Frame {
-                people: person.into_iter().collect(),
-            })
-            .collect();
-        Self {
-            fps,
-            width,
-            height,
-            frames,
-        }
     }
 }
