@@ -4,6 +4,7 @@
 //! [`DeviceChoice`], resolve it here once, and pass the [`tch::Device`] down.
 
 mod device;
+pub mod tflite;
 
 pub use device::{Device, DeviceChoice, DeviceError};
 pub use tch;

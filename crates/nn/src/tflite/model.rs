@@ -1,0 +1,382 @@
+//! A loaded TFLite model: constants prepared once, operators run in order on tch.
+
+use std::path::Path;
+
+use tch::{Device, Kind, Tensor};
+
+use super::densify::densify;
+use super::ops::{self, ConvSpec, Value};
+use super::schema::{self, DType, ModelDef, Op, TensorDef};
+use super::TfliteError;
+
+type Result<T> = std::result::Result<T, TfliteError>;
+
+/// A TFLite model ready to run on one device. Inputs and outputs are in TFLite's own
+/// layout (NHWC images), as float32.
+pub struct TfliteModel {
+    name: String,
+    device: Device,
+    def: ModelDef,
+    /// Per tensor: its constant value in TFLite's layout, once expanded.
+    constants: Vec<Option<Tensor>>,
+    /// Per operator: weights already in libtorch's layout, or `None` to skip it (folded).
+    steps: Vec<Option<Prepared>>,
+}
+
+enum Prepared {
+    /// Run with the constants as they are.
+    Plain,
+    /// Convolution weight in OIHW.
+    Conv { weight: Tensor },
+}
+
+impl TfliteModel {
+    /// Reads a `.tflite` file; every error names the file.
+    pub fn load(path: &Path, device: Device) -> Result<Self> {
+        let in_file = |source: TfliteError| TfliteError::File {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        };
+        let bytes = std::fs::read(path).map_err(|e| in_file(e.into()))?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| "model".into(), |s| s.to_string_lossy().into_owned());
+        Self::from_bytes(&bytes, &name, device).map_err(in_file)
+    }
+
+    pub fn from_bytes(bytes: &[u8], name: &str, device: Device) -> Result<Self> {
+        let def = schema::parse(bytes)?;
+        let mut constants: Vec<Option<Tensor>> = def
+            .tensors
+            .iter()
+            .map(|t| constant(t, device))
+            .collect::<Result<_>>()?;
+        let mut steps = Vec::with_capacity(def.operators.len());
+        for op in &def.operators {
+            let all_constant = op.inputs.iter().flatten().all(|&i| constants[i].is_some());
+            match &op.op {
+                // Weight expansion happens here, once.
+                Op::Dequantize if all_constant => {
+                    let input = op.inputs[0]
+                        .and_then(|i| constants[i].as_ref())
+                        .map(|t| t.to_kind(Kind::Float));
+                    constants[op.outputs[0]] = input;
+                    steps.push(None);
+                }
+                Op::Densify => {
+                    let source = op.inputs[0]
+                        .ok_or_else(|| TfliteError::Malformed("DENSIFY without input".into()))?;
+                    constants[op.outputs[0]] = Some(densified(&def.tensors[source], device)?);
+                    steps.push(None);
+                }
+                Op::Conv2d { .. } | Op::DepthwiseConv2d { .. } => {
+                    let weight = op
+                        .inputs
+                        .get(1)
+                        .copied()
+                        .flatten()
+                        .and_then(|i| constants[i].as_ref())
+                        .ok_or_else(|| {
+                            TfliteError::Unsupported(format!(
+                                "{:?} with a weight computed at run time",
+                                op.op
+                            ))
+                        })?;
+                    let weight = match op.op {
+                        // [O, KH, KW, I] -> [O, I, KH, KW]
+                        Op::Conv2d { .. } => weight.permute([0, 3, 1, 2]),
+                        // [1, KH, KW, C*M] -> [C*M, 1, KH, KW]
+                        _ => weight.permute([3, 0, 1, 2]),
+                    }
+                    .contiguous();
+                    steps.push(Some(Prepared::Conv { weight }));
+                }
+                _ => steps.push(Some(Prepared::Plain)),
+            }
+        }
+        Ok(Self {
+            name: name.to_string(),
+            device,
+            def,
+            constants,
+            steps,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Shapes of the inputs, NHWC for images.
+    pub fn input_shapes(&self) -> Vec<Vec<i64>> {
+        self.def
+            .inputs
+            .iter()
+            .map(|&i| self.def.tensors[i].shape.clone())
+            .collect()
+    }
+
+    pub fn output_names(&self) -> Vec<&str> {
+        self.def
+            .outputs
+            .iter()
+            .map(|&i| self.def.tensors[i].name.as_str())
+            .collect()
+    }
+
+    /// Runs the model on float32 inputs shaped as [`Self::input_shapes`] says.
+    pub fn forward(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
+        if inputs.len() != self.def.inputs.len() {
+            return Err(TfliteError::Input(format!(
+                "{} takes {} inputs, got {}",
+                self.name,
+                self.def.inputs.len(),
+                inputs.len()
+            )));
+        }
+        tch::no_grad(|| {
+            let mut values: Vec<Option<Value>> =
+                (0..self.def.tensors.len()).map(|_| None).collect();
+            for ((&index, input), n) in self.def.inputs.iter().zip(inputs).zip(0..) {
+                let expected = &self.def.tensors[index].shape;
+                if &input.size() != expected {
+                    return Err(TfliteError::Input(format!(
+                        "{} input {n} must have shape {expected:?}, got {:?}",
+                        self.name,
+                        input.size()
+                    )));
+                }
+                values[index] = Some(Value::logical(
+                    input.to_device(self.device).to_kind(Kind::Float),
+                ));
+            }
+            for (n, (op, prepared)) in self.def.operators.iter().zip(&self.steps).enumerate() {
+                let Some(prepared) = prepared else { continue };
+                let output = self.run(op, prepared, &values).map_err(|e| {
+                    TfliteError::Malformed(format!("{} operator {n} ({:?}): {e}", self.name, op.op))
+                })?;
+                values[op.outputs[0]] = Some(output);
+            }
+            self.def
+                .outputs
+                .iter()
+                .map(|&i| {
+                    let value = values[i]
+                        .as_ref()
+                        .map(|v| v.to_logical().contiguous())
+                        .or_else(|| self.constants[i].as_ref().map(|c| c.shallow_clone()));
+                    value.ok_or_else(|| {
+                        TfliteError::Malformed(format!(
+                            "{}: output {i} is never computed",
+                            self.name
+                        ))
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn run(
+        &self,
+        op: &schema::OperatorDef,
+        prepared: &Prepared,
+        values: &[Option<Value>],
+    ) -> Result<Value> {
+        let input = |k: usize| -> Result<Value> {
+            let index = op
+                .inputs
+                .get(k)
+                .copied()
+                .flatten()
+                .ok_or_else(|| TfliteError::Malformed(format!("missing input {k}")))?;
+            if let Some(v) = &values[index] {
+                return Ok(Value {
+                    tensor: v.tensor.shallow_clone(),
+                    nchw: v.nchw,
+                });
+            }
+            self.constants[index]
+                .as_ref()
+                .map(|c| Value::logical(c.shallow_clone()))
+                .ok_or_else(|| {
+                    TfliteError::Malformed(format!(
+                        "input {k} (tensor {index}) is used before it is computed"
+                    ))
+                })
+        };
+        let optional_constant = |k: usize| {
+            op.inputs
+                .get(k)
+                .copied()
+                .flatten()
+                .and_then(|i| self.constants[i].as_ref())
+        };
+        let ints = |k: usize| -> Result<Vec<i64>> {
+            let t = optional_constant(k).ok_or_else(|| {
+                TfliteError::Unsupported(format!("input {k} computed at run time"))
+            })?;
+            Ok(Vec::<i64>::try_from(t.to_kind(Kind::Int64).flatten(0, -1))?)
+        };
+        let output_shape = &self.def.tensors[op.outputs[0]].shape;
+        Ok(match (&op.op, prepared) {
+            (
+                Op::Conv2d {
+                    padding,
+                    stride,
+                    dilation,
+                    activation,
+                },
+                Prepared::Conv { weight },
+            ) => {
+                let spec = ConvSpec {
+                    padding: *padding,
+                    stride: *stride,
+                    dilation: *dilation,
+                    groups: 1,
+                };
+                ops::conv(&input(0)?, weight, optional_constant(2), &spec, *activation)?
+            }
+            (
+                Op::DepthwiseConv2d {
+                    padding,
+                    stride,
+                    dilation,
+                    activation,
+                },
+                Prepared::Conv { weight },
+            ) => {
+                let x = input(0)?;
+                let channels = *x
+                    .tensor
+                    .size()
+                    .get(if x.nchw { 1 } else { 3 })
+                    .unwrap_or(&1);
+                let spec = ConvSpec {
+                    padding: *padding,
+                    stride: *stride,
+                    dilation: *dilation,
+                    groups: channels,
+                };
+                ops::conv(&x, weight, optional_constant(2), &spec, *activation)?
+            }
+            (
+                Op::MaxPool2d {
+                    padding,
+                    stride,
+                    filter,
+                    activation,
+                },
+                _,
+            ) => ops::max_pool(&input(0)?, *padding, *filter, *stride, *activation)?,
+            (Op::Add { activation }, _) => {
+                ops::binary(&input(0)?, &input(1)?, |a, b| a + b, *activation)
+            }
+            (Op::Mul { activation }, _) => {
+                ops::binary(&input(0)?, &input(1)?, |a, b| a * b, *activation)
+            }
+            (Op::Prelu, _) => ops::prelu(&input(0)?, &input(1)?),
+            (Op::Pad, _) => ops::pad(&input(0)?, &ints(1)?)?,
+            (Op::Reshape { new_shape }, _) => {
+                let shape = match ints(1) {
+                    Ok(shape) => shape,
+                    Err(_) if !new_shape.is_empty() => {
+                        new_shape.iter().map(|&d| d as i64).collect()
+                    }
+                    Err(_) => output_shape.clone(),
+                };
+                ops::reshape(&input(0)?, &shape)?
+            }
+            (Op::Concatenation { axis, activation }, _) => {
+                let parts = (0..op.inputs.len())
+                    .map(input)
+                    .collect::<Result<Vec<_>>>()?;
+                ops::concat(&parts.iter().collect::<Vec<_>>(), *axis as i64, *activation)?
+            }
+            (Op::DepthToSpace { block_size }, _) => ops::depth_to_space(&input(0)?, *block_size)?,
+            (Op::Logistic, _) => map(&input(0)?, Tensor::sigmoid),
+            (Op::Relu, _) => map(&input(0)?, Tensor::relu),
+            (Op::Relu6, _) => map(&input(0)?, |t| t.clamp(0.0, 6.0)),
+            (
+                Op::ResizeBilinear {
+                    align_corners,
+                    half_pixel_centers,
+                },
+                _,
+            ) => {
+                let size = ints(1)?;
+                let size = <[i64; 2]>::try_from(size)
+                    .map_err(|s| TfliteError::Malformed(format!("resize size {s:?}")))?;
+                ops::resize_bilinear(&input(0)?, size, *align_corners, *half_pixel_centers)?
+            }
+            (Op::FullyConnected { activation, .. }, _) => {
+                let weight = optional_constant(1).ok_or_else(|| {
+                    TfliteError::Unsupported("FULLY_CONNECTED with run-time weights".into())
+                })?;
+                ops::fully_connected(
+                    &input(0)?,
+                    weight,
+                    optional_constant(2),
+                    output_shape,
+                    *activation,
+                )?
+            }
+            (Op::Mean { keep_dims }, _) => ops::mean(&input(0)?, &ints(1)?, *keep_dims)?,
+            (Op::Dequantize, _) => map(&input(0)?, |t| t.to_kind(Kind::Float)),
+            (op, _) => return Err(TfliteError::Unsupported(format!("{op:?} at run time"))),
+        })
+    }
+}
+
+fn map(x: &Value, f: impl Fn(&Tensor) -> Tensor) -> Value {
+    Value {
+        tensor: f(&x.tensor),
+        nchw: x.nchw,
+    }
+}
+
+fn kind(dtype: DType) -> Kind {
+    match dtype {
+        DType::F32 => Kind::Float,
+        DType::F16 => Kind::Half,
+        DType::I32 => Kind::Int,
+        DType::I64 => Kind::Int64,
+        DType::U8 => Kind::Uint8,
+        DType::I8 => Kind::Int8,
+    }
+}
+
+/// A tensor's constant data as a tch tensor in its stored type, or `None` if it has none
+/// (or is sparse, which DENSIFY expands).
+fn constant(t: &TensorDef, device: Device) -> Result<Option<Tensor>> {
+    let Some(data) = &t.data else { return Ok(None) };
+    if t.sparsity.is_some() {
+        return Ok(None);
+    }
+    let count: i64 = t.shape.iter().product();
+    if count < 0 || data.len() != count as usize * t.dtype.size() {
+        return Err(TfliteError::Malformed(format!(
+            "tensor {:?} of shape {:?} holds {} bytes",
+            t.name,
+            t.shape,
+            data.len()
+        )));
+    }
+    let tensor = Tensor::f_from_data_size(data, &t.shape, kind(t.dtype))?;
+    Ok(Some(tensor.to_device(device)))
+}
+
+fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
+    let (Some(data), Some(sparsity)) = (&t.data, &t.sparsity) else {
+        return Err(TfliteError::Malformed(format!(
+            "DENSIFY of {:?}, which is not a sparse constant",
+            t.name
+        )));
+    };
+    let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+    let size = t.dtype.size();
+    let values: Vec<&[u8]> = data.chunks_exact(size).collect();
+    let zero = vec![0u8; size];
+    let dense = densify(sparsity, &shape, &values, zero.as_slice())?;
+    let bytes: Vec<u8> = dense.concat();
+    Ok(Tensor::f_from_data_size(&bytes, &t.shape, kind(t.dtype))?.to_device(device))
+}

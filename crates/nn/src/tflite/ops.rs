@@ -1,0 +1,350 @@
+//! TFLite operators as tch calls. Values carry a flag saying whether a 4-D activation is
+//! stored NCHW (as convolutions leave it) or in TFLite's own layout.
+
+use tch::{Kind, Tensor};
+
+use super::schema::{Activation, Padding};
+use super::TfliteError;
+
+type Result<T> = std::result::Result<T, TfliteError>;
+
+/// A runtime tensor. `nchw` means: logically NHWC as TFLite sees it, stored NCHW.
+pub struct Value {
+    pub tensor: Tensor,
+    pub nchw: bool,
+}
+
+impl Value {
+    pub fn logical(tensor: Tensor) -> Self {
+        Self {
+            tensor,
+            nchw: false,
+        }
+    }
+
+    pub fn stored_nchw(tensor: Tensor) -> Self {
+        Self { tensor, nchw: true }
+    }
+
+    /// The tensor in TFLite's layout.
+    pub fn to_logical(&self) -> Tensor {
+        if self.nchw {
+            self.tensor.permute([0, 2, 3, 1])
+        } else {
+            self.tensor.shallow_clone()
+        }
+    }
+
+    /// A 4-D activation as NCHW.
+    pub fn to_nchw(&self) -> Result<Tensor> {
+        if self.nchw {
+            return Ok(self.tensor.shallow_clone());
+        }
+        if self.tensor.dim() != 4 {
+            return Err(TfliteError::Unsupported(format!(
+                "a spatial operator on a rank-{} tensor",
+                self.tensor.dim()
+            )));
+        }
+        Ok(self.tensor.permute([0, 3, 1, 2]))
+    }
+
+    /// This value broadcast against an NCHW-stored activation: lower ranks are padded
+    /// with leading ones (as NHWC broadcasting does), then moved to NCHW.
+    pub fn broadcast_nchw(&self) -> Tensor {
+        if self.nchw {
+            return self.tensor.shallow_clone();
+        }
+        let mut shape = self.tensor.size();
+        while shape.len() < 4 {
+            shape.insert(0, 1);
+        }
+        self.tensor.reshape(&shape).permute([0, 3, 1, 2])
+    }
+}
+
+pub fn activate(x: Tensor, activation: Activation) -> Tensor {
+    match activation {
+        Activation::None => x,
+        Activation::Relu => x.relu(),
+        Activation::ReluN1To1 => x.clamp(-1.0, 1.0),
+        Activation::Relu6 => x.clamp(0.0, 6.0),
+        Activation::Tanh => x.tanh(),
+    }
+}
+
+/// TensorFlow's padding for one spatial dimension: (before, after).
+fn same_padding(input: i64, kernel: i64, stride: i64, dilation: i64) -> (i64, i64) {
+    let output = (input + stride - 1) / stride;
+    let effective = (kernel - 1) * dilation + 1;
+    let total = ((output - 1) * stride + effective - input).max(0);
+    (total / 2, total - total / 2)
+}
+
+/// Pads an NCHW tensor for SAME convolution or pooling; returns the symmetric padding
+/// that is left for the operator itself to apply.
+fn pad_same(
+    x: Tensor,
+    kernel: [i64; 2],
+    stride: [i64; 2],
+    dilation: [i64; 2],
+    fill: f64,
+) -> (Tensor, [i64; 2]) {
+    let size = x.size();
+    let (top, bottom) = same_padding(size[2], kernel[0], stride[0], dilation[0]);
+    let (left, right) = same_padding(size[3], kernel[1], stride[1], dilation[1]);
+    if top == bottom && left == right && fill == 0.0 {
+        return (x, [top, left]);
+    }
+    (x.pad([left, right, top, bottom], "constant", fill), [0, 0])
+}
+
+pub struct ConvSpec {
+    pub padding: Padding,
+    pub stride: [i64; 2],
+    pub dilation: [i64; 2],
+    pub groups: i64,
+}
+
+/// Convolution of an NCHW input with an OIHW weight.
+pub fn conv(
+    x: &Value,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &ConvSpec,
+    activation: Activation,
+) -> Result<Value> {
+    let mut x = x.to_nchw()?;
+    let size = weight.size();
+    let mut padding = [0, 0];
+    if spec.padding == Padding::Same {
+        (x, padding) = pad_same(x, [size[2], size[3]], spec.stride, spec.dilation, 0.0);
+    }
+    let y = x.f_conv2d(
+        weight,
+        bias,
+        spec.stride,
+        padding,
+        spec.dilation,
+        spec.groups,
+    )?;
+    Ok(Value::stored_nchw(activate(y, activation)))
+}
+
+pub fn max_pool(
+    x: &Value,
+    padding: Padding,
+    filter: [i64; 2],
+    stride: [i64; 2],
+    activation: Activation,
+) -> Result<Value> {
+    let mut x = x.to_nchw()?;
+    if padding == Padding::Same {
+        // Padded positions must never win the maximum.
+        (x, _) = pad_same(x, filter, stride, [1, 1], f64::NEG_INFINITY);
+    }
+    let y = x.f_max_pool2d(filter, stride, [0, 0], [1, 1], false)?;
+    Ok(Value::stored_nchw(activate(y, activation)))
+}
+
+/// ADD and MUL, broadcasting as TFLite does.
+pub fn binary(
+    a: &Value,
+    b: &Value,
+    op: fn(&Tensor, &Tensor) -> Tensor,
+    activation: Activation,
+) -> Value {
+    if a.nchw || b.nchw {
+        let y = op(&a.broadcast_nchw(), &b.broadcast_nchw());
+        Value::stored_nchw(activate(y, activation))
+    } else {
+        Value::logical(activate(op(&a.tensor, &b.tensor), activation))
+    }
+}
+
+/// PReLU: x for x > 0, alpha * x below.
+pub fn prelu(x: &Value, alpha: &Value) -> Value {
+    let (x_t, alpha_t) = if x.nchw {
+        (x.tensor.shallow_clone(), alpha.broadcast_nchw())
+    } else {
+        (x.tensor.shallow_clone(), alpha.to_logical())
+    };
+    let y = x_t.relu() - alpha_t * (-&x_t).relu();
+    Value {
+        tensor: y,
+        nchw: x.nchw,
+    }
+}
+
+/// PAD with zeros; `paddings` is TFLite's [rank, 2] list in NHWC order.
+pub fn pad(x: &Value, paddings: &[i64]) -> Result<Value> {
+    let rank = paddings.len() / 2;
+    let pair = |d: usize| [paddings[2 * d], paddings[2 * d + 1]];
+    // torch pads the last dimension first.
+    let order: Vec<usize> = if x.nchw {
+        vec![2, 1, 3, 0]
+    } else {
+        (0..rank).rev().collect()
+    };
+    if x.nchw && rank != 4 {
+        return Err(TfliteError::Malformed(format!(
+            "PAD of a 4-D tensor with {rank} padding pairs"
+        )));
+    }
+    // For NCHW storage the last stored dimension is W (NHWC 2), then H (1), C (3), N (0).
+    let spec: Vec<i64> = order.iter().flat_map(|&d| pair(d)).collect();
+    Ok(Value {
+        tensor: x.tensor.f_constant_pad_nd(spec.as_slice())?,
+        nchw: x.nchw,
+    })
+}
+
+/// TFLite's DEPTH_TO_SPACE (channel index = (row_offset * block + col_offset) * C + c).
+pub fn depth_to_space(x: &Value, block: i64) -> Result<Value> {
+    let x = x.to_nchw()?;
+    let [n, c, h, w] = <[i64; 4]>::try_from(x.size())
+        .map_err(|_| TfliteError::Malformed("DEPTH_TO_SPACE needs 4-D".into()))?;
+    let out_c = c / (block * block);
+    let y = x
+        .reshape([n, block, block, out_c, h, w])
+        .permute([0, 3, 4, 1, 5, 2])
+        .reshape([n, out_c, h * block, w * block]);
+    Ok(Value::stored_nchw(y))
+}
+
+/// RESIZE_BILINEAR in TFLite's three coordinate conventions.
+pub fn resize_bilinear(
+    x: &Value,
+    size: [i64; 2],
+    align_corners: bool,
+    half_pixel_centers: bool,
+) -> Result<Value> {
+    let x = x.to_nchw()?;
+    let y = if align_corners || half_pixel_centers {
+        // torch's align_corners=false is TF's half-pixel-centre convention.
+        x.f_upsample_bilinear2d(size, align_corners, None, None)?
+    } else {
+        // TF's legacy convention: source = destination * (in / out), no half-pixel shift.
+        let h = legacy_axis(&x, 2, size[0]);
+        legacy_axis(&h, 3, size[1])
+    };
+    Ok(Value::stored_nchw(y))
+}
+
+fn legacy_axis(x: &Tensor, dim: i64, out: i64) -> Tensor {
+    let input = x.size()[dim as usize];
+    let scale = input as f64 / out as f64;
+    let device = x.device();
+    let src = Tensor::arange(out, (Kind::Float, device)) * scale;
+    let lo = src.floor().to_kind(Kind::Int64);
+    let hi = (&lo + 1).clamp_max(input - 1);
+    let frac = &src - lo.to_kind(Kind::Float);
+    let mut shape = vec![1i64; 4];
+    shape[dim as usize] = out;
+    let frac = frac.reshape(&shape);
+    let a = x.index_select(dim, &lo);
+    let b = x.index_select(dim, &hi);
+    &a + (&b - &a) * frac
+}
+
+/// FULLY_CONNECTED: `x @ weight^T + bias` over the last dimension of size K.
+pub fn fully_connected(
+    x: &Value,
+    weight: &Tensor,
+    bias: Option<&Tensor>,
+    out_shape: &[i64],
+    activation: Activation,
+) -> Result<Value> {
+    let k = weight.size()[1];
+    let x = x.to_logical().contiguous().f_reshape([-1, k])?;
+    let mut y = x.f_matmul(&weight.tr())?;
+    if let Some(bias) = bias {
+        y += bias;
+    }
+    let y = if out_shape.is_empty() {
+        y
+    } else {
+        y.f_reshape(out_shape)?
+    };
+    Ok(Value::logical(activate(y, activation)))
+}
+
+/// MEAN over TFLite axes.
+pub fn mean(x: &Value, axes: &[i64], keep_dims: bool) -> Result<Value> {
+    let rank = x.tensor.dim() as i64;
+    let axes: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    let (t, dims) = if x.nchw && !keep_dims {
+        // Reduce in NHWC terms so the remaining dimensions keep TFLite's order.
+        (x.to_logical(), axes)
+    } else if x.nchw {
+        (
+            x.tensor.shallow_clone(),
+            axes.iter().map(|&a| [0, 2, 3, 1][a as usize]).collect(),
+        )
+    } else {
+        (x.tensor.shallow_clone(), axes)
+    };
+    let y = t.f_mean_dim(dims.as_slice(), keep_dims, Kind::Float)?;
+    Ok(Value {
+        tensor: y,
+        nchw: x.nchw && keep_dims,
+    })
+}
+
+/// CONCATENATION along a TFLite axis.
+pub fn concat(values: &[&Value], axis: i64, activation: Activation) -> Result<Value> {
+    let rank = values[0].tensor.dim() as i64;
+    let axis = if axis < 0 { axis + rank } else { axis };
+    if rank == 4 && values.iter().all(|v| v.nchw) {
+        let parts: Vec<Tensor> = values.iter().map(|v| v.tensor.shallow_clone()).collect();
+        let y = Tensor::f_cat(&parts, [0, 2, 3, 1][axis as usize])?;
+        return Ok(Value::stored_nchw(activate(y, activation)));
+    }
+    let parts: Vec<Tensor> = values.iter().map(|v| v.to_logical()).collect();
+    Ok(Value::logical(activate(
+        Tensor::f_cat(&parts, axis)?,
+        activation,
+    )))
+}
+
+/// RESHAPE of the tensor in TFLite's layout.
+pub fn reshape(x: &Value, shape: &[i64]) -> Result<Value> {
+    Ok(Value::logical(
+        x.to_logical().contiguous().f_reshape(shape)?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_resize_samples_at_scaled_positions_without_half_pixel_shift() {
+        let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0]).view([1, 1, 1, 3]);
+        let y = legacy_axis(&x, 3, 6);
+        let values: Vec<f32> = Vec::try_from(y.flatten(0, -1)).unwrap();
+        assert_eq!(values, [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn depth_to_space_follows_tensorflow_order() {
+        // NHWC [1, 1, 1, 4] with block 2: channel (i * 2 + j) goes to pixel (i, j).
+        let x = Value::logical(Tensor::from_slice(&[1.0f32, 2.0, 3.0, 4.0]).view([1, 1, 1, 4]));
+        let y = depth_to_space(&x, 2).unwrap().to_logical().contiguous();
+        assert_eq!(y.size(), [1, 2, 2, 1]);
+        let values: Vec<f32> = Vec::try_from(y.flatten(0, -1)).unwrap();
+        assert_eq!(values, [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn same_padding_matches_tensorflow() {
+        // 224 input, 3x3 kernel, stride 2: output 112, total padding 1, all of it after.
+        assert_eq!(same_padding(224, 3, 2, 1), (0, 1));
+        // Stride 1 keeps the size and pads symmetrically.
+        assert_eq!(same_padding(56, 5, 1, 1), (2, 2));
+        assert_eq!(same_padding(7, 2, 2, 1), (0, 1));
+    }
+}
