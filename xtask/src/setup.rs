@@ -209,9 +209,11 @@ impl Setup {
             "torch {TORCH_VERSION} {}",
             if cuda { "cuda" } else { "cpu" }
         );
-        let stamp = dest.join(".installed");
-        if fs::read_to_string(&stamp).is_ok_and(|s| s.trim() == flavour) {
-            already_in_place(&format!("libtorch ({flavour})"));
+        let installed = fs::read_to_string(dest.join(".installed")).unwrap_or_default();
+        let installed = installed.trim();
+        // A CUDA install serves CPU work too: only `--cuda` over a CPU install replaces it.
+        if installed == flavour || (!cuda && installed == format!("torch {TORCH_VERSION} cuda")) {
+            already_in_place(&format!("libtorch ({installed})"));
             return Ok(());
         }
         say(&format!(
@@ -266,6 +268,12 @@ impl Setup {
         fs::write(partial.join(".installed"), format!("{flavour}\n"))?;
         replace_dir(&partial, &dest)?;
         fs::remove_file(&wheel).ok();
+        if !installed.is_empty() {
+            // torch-sys decides at build time whether to link libtorch_cuda.
+            say("libtorch changed flavour: cleaning torch-sys so it links the new one");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            run_checked(Command::new(cargo).args(["clean", "--quiet", "-p", "torch-sys"]))?;
+        }
         Ok(())
     }
 
@@ -560,12 +568,18 @@ fn extract_tar_gz(archive: &Path, dest: impl Fn(&str) -> Option<PathBuf>) -> Res
     Ok(written)
 }
 
+/// Writes beside the destination and renames, so an interrupted run never leaves a
+/// truncated file that a later run would take as installed.
 fn write_member(reader: &mut impl Read, path: &Path) -> Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let mut out = fs::File::create(path)?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let mut out = fs::File::create(&partial)?;
     io::copy(reader, &mut out)?;
+    out.sync_all()?;
+    fs::rename(&partial, path)?;
     Ok(())
 }
 

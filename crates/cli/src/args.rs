@@ -57,13 +57,13 @@ pub struct RenderArgs {
     #[arg(long, value_name = "VIDEO")]
     pub over: Option<PathBuf>,
     /// Output height in pixels (width follows the aspect ratio); default: the poses' frame size.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=MAX_SIDE as i64))]
     pub height: Option<u32>,
     /// Frame size of the poses when their folder has no sequence.json and no --over is given.
     #[arg(long, value_name = "WxH")]
     pub size: Option<Size>,
     /// Frame rate when the poses' folder has no sequence.json and no --over is given.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_fps)]
     pub fps: Option<f64>,
 }
 
@@ -87,7 +87,7 @@ pub struct NormalizeArgs {
     #[arg(long, value_name = "WxH")]
     pub target_size: Option<Size>,
     /// Frame rate, when a folder has no sequence.json.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_fps)]
     pub fps: Option<f64>,
 }
 
@@ -96,6 +96,18 @@ pub struct DeviceArgs {
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,
+}
+
+/// The largest image side the commands accept: well past 8K, short of exhausting memory.
+pub const MAX_SIDE: u32 = 16_384;
+
+fn parse_fps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(fps) if fps.is_finite() && fps > 0.0 && fps <= 1000.0 => Ok(fps),
+        _ => Err(format!(
+            "expected a frame rate between 0 and 1000, got {s:?}"
+        )),
+    }
 }
 
 /// `WIDTHxHEIGHT`, e.g. `1920x1080`.
@@ -115,7 +127,7 @@ impl FromStr for Size {
             w.trim().parse().map_err(|_| bad())?,
             h.trim().parse().map_err(|_| bad())?,
         );
-        if width == 0 || height == 0 {
+        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
             return Err(bad());
         }
         Ok(Self { width, height })
@@ -177,6 +189,9 @@ mod tests {
         );
         assert!("1920".parse::<Size>().is_err());
         assert!("0x10".parse::<Size>().is_err());
+        assert!("100000x10".parse::<Size>().is_err());
+        assert_eq!(parse_fps("29.97"), Ok(29.97));
+        assert!(parse_fps("0").is_err() && parse_fps("nan").is_err() && parse_fps("-5").is_err());
         assert_eq!("none".parse::<SmoothArg>().unwrap().0, None);
         assert_eq!(
             "median".parse::<SmoothArg>().unwrap().0,

@@ -25,10 +25,17 @@ pub enum MediaError {
         status: String,
         stderr: String,
     },
-    #[error("H.264 video needs an even width and height, but the frames are {width}x{height}; crop or pad them, or write an image folder")]
-    OddSize { width: u32, height: u32 },
-    #[error("frame {index} is {got_width}x{got_height}, but the {what} is {width}x{height}")]
+    #[error("{path}: H.264 video needs an even width and height, but the frames are {width}x{height}; crop or pad them, or write an image folder")]
+    OddSize {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+    },
+    #[error(
+        "{path}: frame {index} is {got_width}x{got_height}, but the {what} is {width}x{height}"
+    )]
     SizeMismatch {
+        path: PathBuf,
         what: &'static str,
         index: u64,
         width: u32,

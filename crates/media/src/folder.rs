@@ -7,6 +7,8 @@ use image::{ImageFormat, RgbImage};
 use crate::error::{MediaError, Result};
 use crate::IMAGE_EXTENSIONS;
 
+const FRAME_PREFIX: &str = "frame_";
+
 /// Reads a folder's images in natural order (`2.png` before `10.png`), or one image file.
 pub struct ImageFolderReader {
     files: Vec<PathBuf>,
@@ -100,6 +102,7 @@ impl Iterator for ImageFolderReader {
         };
         if image.dimensions() != (self.width, self.height) {
             return Some(Err(MediaError::SizeMismatch {
+                path: path.clone(),
                 what: "folder's first image",
                 index,
                 width: self.width,
@@ -119,8 +122,20 @@ pub struct ImageFolderWriter {
 }
 
 impl ImageFolderWriter {
+    /// Creates `dir` if needed; `frame_*.png` files an earlier run left there are removed,
+    /// so the folder never mixes two outputs. Other files are left alone.
     pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(MediaError::io(dir))?;
+        for entry in std::fs::read_dir(dir).map_err(MediaError::io(dir))? {
+            let path = entry.map_err(MediaError::io(dir))?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.starts_with(FRAME_PREFIX) && name.ends_with(".png") {
+                std::fs::remove_file(&path).map_err(MediaError::io(&path))?;
+            }
+        }
         Ok(Self {
             dir: dir.to_path_buf(),
             next: 0,
@@ -128,7 +143,7 @@ impl ImageFolderWriter {
     }
 
     pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
-        let path = self.dir.join(format!("frame_{:06}.png", self.next));
+        let path = self.dir.join(format!("{FRAME_PREFIX}{:06}.png", self.next));
         let partial = path.with_extension("png.partial");
         frame
             .save_with_format(&partial, ImageFormat::Png)

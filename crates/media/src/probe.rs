@@ -74,7 +74,9 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
     if (rotation.abs() - 90.0).abs() < 1.0 || (rotation.abs() - 270.0).abs() < 1.0 {
         std::mem::swap(&mut width, &mut height);
     }
-    let fps = [&stream.r_frame_rate, &stream.avg_frame_rate]
+    // The average rate is the true one for variable-rate (phone) video; r_frame_rate
+    // is only a time-base guess there. They agree for constant-rate video.
+    let fps = [&stream.avg_frame_rate, &stream.r_frame_rate]
         .into_iter()
         .filter_map(|r| parse_rate(r.as_deref()?))
         .next()

@@ -3,6 +3,7 @@
 
 use std::ffi::OsStr;
 use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
@@ -64,8 +65,9 @@ impl Process {
             .unwrap_or_default();
         match status {
             Ok(status) => (status, stderr),
+            // Not knowing how the child ended must not read as success.
             Err(e) => (
-                ExitStatus::default(),
+                ExitStatus::from_raw(1 << 8),
                 format!("{stderr}\n(waiting for ffmpeg: {e})"),
             ),
         }

@@ -162,7 +162,11 @@ impl VideoWriter {
 
     pub fn with_crf(path: &Path, width: u32, height: u32, fps: f64, crf: u8) -> Result<Self> {
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
-            return Err(MediaError::OddSize { width, height });
+            return Err(MediaError::OddSize {
+                path: path.to_path_buf(),
+                width,
+                height,
+            });
         }
         if !(fps.is_finite() && fps > 0.0) {
             return Err(MediaError::Parameter(format!(
@@ -198,10 +202,12 @@ impl VideoWriter {
             crf.as_ref(),
             "-pix_fmt".as_ref(),
             "yuv420p".as_ref(),
+            // Index at the front, so players start before the whole file arrives
+            // (ignored by Matroska).
             "-movflags".as_ref(),
             "+faststart".as_ref(),
             "-f".as_ref(),
-            "mp4".as_ref(),
+            container(path).as_ref(),
             partial.as_os_str(),
         ];
         let process = Process::spawn("ffmpeg", args, true)?;
@@ -218,6 +224,7 @@ impl VideoWriter {
     pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
         if frame.dimensions() != (self.width, self.height) {
             return Err(MediaError::SizeMismatch {
+                path: self.path.clone(),
                 what: "video being written",
                 index: self.frames_written,
                 width: self.width,
@@ -268,6 +275,19 @@ impl VideoWriter {
         }
         std::fs::rename(&self.partial, &self.path).map_err(MediaError::io(&self.path))?;
         Ok(self.frames_written)
+    }
+}
+
+/// ffmpeg's muxer for the file name's extension (the `.partial` name hides it from ffmpeg).
+fn container(path: &Path) -> &'static str {
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match extension.as_deref() {
+        Some("mkv") => "matroska",
+        Some("mov") => "mov",
+        _ => "mp4",
     }
 }
 

@@ -163,7 +163,8 @@ fn odd_sizes_and_mismatched_frames_are_refused() {
             err,
             MediaError::OddSize {
                 width: 95,
-                height: 64
+                height: 64,
+                ..
             }
         ),
         "{err}"
@@ -174,7 +175,7 @@ fn odd_sizes_and_mismatched_frames_are_refused() {
     let err = writer.write(&RgbImage::new(64, 64)).unwrap_err();
     assert!(
         err.to_string()
-            .contains("frame 0 is 64x64, but the video being written is 96x64"),
+            .contains("clip.mp4: frame 0 is 64x64, but the video being written is 96x64"),
         "{err}"
     );
     drop(writer);
@@ -201,7 +202,48 @@ fn folder_images_of_another_size_are_named() {
     let frames: Result<Vec<_>, _> = FrameSource::open(dir.path(), None).unwrap().collect();
     let err = frames.unwrap_err().to_string();
     assert!(
-        err.contains("frame 1 is 8x6, but the folder's first image is 8x8"),
+        err.contains("a2.png: frame 1 is 8x6, but the folder's first image is 8x8"),
         "{err}"
     );
+}
+
+#[test]
+fn matroska_and_quicktime_outputs_hold_what_their_names_say() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, format) in [("clip.mkv", "matroska"), ("clip.mov", "mov")] {
+        let path = dir.path().join(name);
+        let mut sink = FrameSink::create(&path, 96, 64, 24.0).unwrap();
+        for t in 0..3 {
+            sink.write(&synthetic_frame(t, 96, 64)).unwrap();
+        }
+        assert_eq!(sink.finish().unwrap(), 3);
+        let out = std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=format_name",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let found = String::from_utf8_lossy(&out.stdout);
+        assert!(found.contains(format), "{name}: {found}");
+    }
+}
+
+#[test]
+fn a_rewritten_image_folder_holds_only_the_new_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    for frames in [5, 2] {
+        let mut sink = FrameSink::create(dir.path(), 96, 64, 24.0).unwrap();
+        for t in 0..frames {
+            sink.write(&synthetic_frame(t, 96, 64)).unwrap();
+        }
+        sink.finish().unwrap();
+    }
+    let source = FrameSource::open(dir.path(), None).unwrap();
+    assert_eq!(source.info().frame_count, Some(2));
 }

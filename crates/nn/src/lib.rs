@@ -9,7 +9,8 @@ pub mod tflite;
 pub use device::{Device, DeviceChoice, DeviceError};
 pub use tch;
 
-/// The version of libtorch this build links against, e.g. "2.13.0".
+/// The version of libtorch this build links against, e.g. "2.13.0", as its
+/// `build-version` file says.
 pub fn libtorch_version() -> &'static str {
-    "2.13.0"
+    option_env!("DANCENOW_LIBTORCH_VERSION").unwrap_or("unknown")
 }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::keypoints::{body, Keypoint, Person};
-use crate::render::{POINT_MIN_CONFIDENCE, REFERENCE_HEIGHT};
+use crate::render::REFERENCE_HEIGHT;
 
 /// Half the side of the face box in a 1080-pixel-high image (the reference code's value).
 pub const HALF_SIZE_AT_1080P: f32 = 70.0;
@@ -22,10 +22,7 @@ impl FaceBox {
     /// when neither nose nor both ears are seen, the centre lies outside the image, or
     /// the box cannot fit.
     pub fn of(person: &Person, width: u32, height: u32) -> Option<Self> {
-        let seen = |i: usize| {
-            let p = person.body[i];
-            p.is_confident(POINT_MIN_CONFIDENCE).then_some(p)
-        };
+        let seen = |i: usize| person.seen(i);
         let centre = seen(body::NOSE)
             .or_else(|| Keypoint::midpoint(seen(body::L_EAR)?, seen(body::R_EAR)?))?;
         if !(0.0..width as f32).contains(&centre.x) || !(0.0..height as f32).contains(&centre.y) {

@@ -40,6 +40,9 @@ impl Keypoint {
     }
 }
 
+/// Points below this confidence are treated as not seen: not drawn, not measured.
+pub const MIN_CONFIDENCE: f32 = 0.05;
+
 pub const BODY_POINTS: usize = 25;
 pub const HAND_POINTS: usize = 21;
 pub const FACE_POINTS: usize = 70;
@@ -143,21 +146,29 @@ impl Person {
         }
     }
 
-    /// The ground point: the midpoint of the ankles, or the one ankle that is present.
+    /// Body point `i` when seen with at least [`MIN_CONFIDENCE`].
+    pub fn seen(&self, i: usize) -> Option<Keypoint> {
+        let p = self.body[i];
+        p.is_confident(MIN_CONFIDENCE).then_some(p)
+    }
+
+    /// The ground point: the midpoint of the ankles, or the one ankle that is seen.
     pub fn ankle(&self) -> Option<Keypoint> {
-        let (l, r) = (self.body[body::L_ANKLE], self.body[body::R_ANKLE]);
-        Keypoint::midpoint(l, r).or_else(|| [l, r].into_iter().find(Keypoint::is_present))
+        let (l, r) = (self.seen(body::L_ANKLE), self.seen(body::R_ANKLE));
+        l.zip(r)
+            .and_then(|(l, r)| Keypoint::midpoint(l, r))
+            .or(l)
+            .or(r)
     }
 
     /// The top of the body as the paper measures height: the nose, else the ears' midpoint,
     /// else the one ear present.
     pub fn head(&self) -> Option<Keypoint> {
-        let nose = self.body[body::NOSE];
-        let (l, r) = (self.body[body::L_EAR], self.body[body::R_EAR]);
-        nose.is_present()
-            .then_some(nose)
-            .or_else(|| Keypoint::midpoint(l, r))
-            .or_else(|| [l, r].into_iter().find(Keypoint::is_present))
+        let (l, r) = (self.seen(body::L_EAR), self.seen(body::R_EAR));
+        self.seen(body::NOSE)
+            .or_else(|| l.zip(r).and_then(|(l, r)| Keypoint::midpoint(l, r)))
+            .or(l)
+            .or(r)
     }
 
     /// Head-to-ankle height in pixels, when both ends are visible.

@@ -17,6 +17,8 @@ use crate::keypoints::Person;
 pub const FAR_OUTLIER_FRACTION: f32 = 0.5;
 /// Heights count as "near" a line within this fraction of the close-far range.
 pub const HEIGHT_WINDOW_FRACTION: f32 = 0.05;
+/// The smallest interpolated scale, as a fraction of the smaller measured one.
+const MIN_SCALE_FRACTION: f32 = 0.1;
 
 /// One video's statistics, in its own pixels.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,12 +186,13 @@ impl Normalization {
 
     /// The transform for a source frame whose ankles stand at `ankle_y`.
     ///
-    /// The position follows `fraction` even outside [0, 1], so a jump stays a jump; the
-    /// scale does not extrapolate beyond the scales measured at the two lines.
+    /// Scale and position are linear in `fraction`, also outside [0, 1] (a jump stays a
+    /// jump). Only a far extrapolation that would shrink the figure below a tenth of the
+    /// smaller measured scale, or mirror it, is held there.
     pub fn transform_at(&self, ankle_y: f32) -> FrameTransform {
         let fraction = self.source.fraction(ankle_y);
-        let (lo, hi) = minmax(self.scale_far, self.scale_close);
-        let scale = (self.scale_far + fraction * (self.scale_close - self.scale_far)).clamp(lo, hi);
+        let floor = MIN_SCALE_FRACTION * self.scale_far.min(self.scale_close);
+        let scale = (self.scale_far + fraction * (self.scale_close - self.scale_far)).max(floor);
         FrameTransform {
             ankle_y,
             fraction,
@@ -233,14 +236,6 @@ impl Normalization {
             frames_without_ankles,
             track: out,
         }
-    }
-}
-
-fn minmax(a: f32, b: f32) -> (f32, f32) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
     }
 }
 

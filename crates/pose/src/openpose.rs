@@ -20,6 +20,8 @@ use crate::keypoints::{
 
 const KEYPOINTS_SUFFIX: &str = "_keypoints.json";
 const SEQUENCE_FILE: &str = "sequence.json";
+/// Frame sides beyond this are taken for corruption, not video.
+const MAX_FRAME_SIDE: u32 = 16_384;
 /// The OpenPose JSON version we write (that of OpenPose 1.7).
 const OPENPOSE_JSON_VERSION: f64 = 1.3;
 
@@ -139,12 +141,15 @@ fn numbers(person: &Value, at: &str, field: &str) -> FieldResult<Vec<f32>> {
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_f64().map(|n| n as f32).ok_or_else(|| {
-                (
-                    format!("{}[{i}]", name()),
-                    format!("expected a number, found {v}"),
-                )
-            })
+            v.as_f64()
+                .map(|n| n as f32)
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| {
+                    (
+                        format!("{}[{i}]", name()),
+                        format!("expected a finite number, found {v}"),
+                    )
+                })
         })
         .collect()
 }
@@ -183,8 +188,24 @@ pub fn frame_to_json(frame: &Frame) -> String {
     json!({ "version": OPENPOSE_JSON_VERSION, "people": people }).to_string()
 }
 
-/// Writes one frame's JSON, atomically: a reader never sees half a file.
+/// Writes one frame's JSON, atomically: a reader never sees half a file. A non-finite
+/// coordinate (which JSON cannot hold) is an error, not a silent `null`.
 pub fn write_frame(path: &Path, frame: &Frame) -> Result<()> {
+    for (i, person) in frame.people.iter().enumerate() {
+        if let Some(p) = person
+            .points()
+            .find(|p| !(p.x.is_finite() && p.y.is_finite() && p.confidence.is_finite()))
+        {
+            return Err(PoseError::Field {
+                path: path.to_path_buf(),
+                field: format!("people[{i}]"),
+                problem: format!(
+                    "cannot write the non-finite keypoint ({}, {}, {})",
+                    p.x, p.y, p.confidence
+                ),
+            });
+        }
+    }
     write_atomically(path, frame_to_json(frame).as_bytes())
 }
 
@@ -222,8 +243,19 @@ pub struct SequenceWriter {
 }
 
 impl SequenceWriter {
+    /// Creates `dir` if needed. Frame files an earlier run left there are removed, so the
+    /// folder never mixes two sequences; other files are left alone.
     pub fn create(dir: &Path, name: &str, info: SequenceInfo) -> Result<Self> {
         fs::create_dir_all(dir).map_err(PoseError::io(dir))?;
+        match frame_files(dir) {
+            Ok(old) => {
+                for path in old {
+                    fs::remove_file(&path).map_err(PoseError::io(&path))?;
+                }
+            }
+            Err(PoseError::NoFrames { .. }) => {}
+            Err(e) => return Err(e),
+        }
         let text = serde_json::to_string_pretty(&info).expect("plain numbers serialize");
         write_atomically(&dir.join(SEQUENCE_FILE), text.as_bytes())?;
         Ok(Self {
@@ -282,11 +314,14 @@ pub fn read_sequence_info(dir: &Path) -> Result<Option<SequenceInfo>> {
         path: path.clone(),
         source,
     })?;
-    if !(info.fps.is_finite() && info.fps > 0.0) || info.width == 0 || info.height == 0 {
+    let side_ok = |s: u32| (1..=MAX_FRAME_SIDE).contains(&s);
+    let valid =
+        info.fps.is_finite() && info.fps > 0.0 && side_ok(info.width) && side_ok(info.height);
+    if !valid {
         return Err(PoseError::Field {
             path,
             field: "fps/width/height".into(),
-            problem: "must all be positive".into(),
+            problem: format!("must be positive, sides at most {MAX_FRAME_SIDE}"),
         });
     }
     Ok(Some(info))

@@ -22,7 +22,7 @@ pub const HAND_LIMB_HALF_WIDTH: f32 = 2.0;
 /// Weight of the limb colour when a limb is blended over the canvas.
 pub const LIMB_OPACITY: f32 = 0.6;
 /// Body and hand points below this confidence are not drawn.
-pub const POINT_MIN_CONFIDENCE: f32 = 0.05;
+pub const POINT_MIN_CONFIDENCE: f32 = crate::keypoints::MIN_CONFIDENCE;
 /// The face is drawn only when its 70 points' mean confidence reaches this.
 pub const FACE_MIN_MEAN_CONFIDENCE: f32 = 0.2;
 

@@ -73,7 +73,8 @@ impl Smoothing {
             .iter()
             .map(|p| p.as_ref().map(|p| p.points().copied().collect()))
             .collect();
-        let radius = self.radius();
+        // A window wider than the track sees the whole track.
+        let radius = self.radius().min(track.len());
         let mut out = track.to_vec();
         let mut neighbours: Vec<(f32, Keypoint)> = Vec::with_capacity(2 * radius + 1);
         for (t, person) in out.iter_mut().enumerate() {
@@ -117,7 +118,8 @@ impl Smoothing {
                     y += w * p.y;
                     total += w;
                 }
-                Some((x / total, y / total))
+                // Far neighbours of a tiny sigma can all weigh nothing.
+                (total > 0.0).then(|| (x / total, y / total))
             }
         }
     }
@@ -187,6 +189,26 @@ mod tests {
         track[2] = nose_at(90.0, 90.0, 0.01);
         let smooth = Smoothing::median(5).apply(&track);
         assert_eq!((nose(&smooth, 2).x, nose(&smooth, 2).y), (10.0, 10.0));
+    }
+
+    #[test]
+    fn extreme_settings_neither_panic_nor_make_nan() {
+        let mut track: Vec<_> = (0..5).map(|t| nose_at(t as f32, 0.0, 0.9)).collect();
+        track[2] = nose_at(2.0, 0.0, 0.01);
+        for smoothing in [
+            Smoothing::median(usize::MAX),
+            Smoothing::gaussian(1e30),
+            Smoothing::gaussian(0.01),
+        ] {
+            let smooth = smoothing.apply(&track);
+            assert!(
+                smooth
+                    .iter()
+                    .flatten()
+                    .all(|p| p.body[body::NOSE].x.is_finite()),
+                "{smoothing:?}"
+            );
+        }
     }
 
     #[test]

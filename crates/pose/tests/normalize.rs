@@ -193,3 +193,14 @@ fn a_video_with_no_ankles_at_all_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn an_unconfident_stray_ankle_does_not_set_the_close_line() {
+    let mut track = walk_towards_camera(21);
+    let p = track[3].as_mut().unwrap();
+    p.body[body::L_ANKLE] = Keypoint::new(500.0, 990.0, 0.01);
+    p.body[body::R_ANKLE] = Keypoint::new(500.0, 990.0, 0.01);
+    let stats = VideoStats::measure(&track, W, H).unwrap();
+    assert_eq!(stats.close_y, 700.0);
+    assert_eq!(stats.frames_without_ankles, 1);
+}

@@ -145,7 +145,14 @@ fn malformed_files_name_the_file_and_the_field() {
 
     let err = parse_error(r#"{"people":[{},{"face_keypoints_2d":[1,"x",3]}]}"#);
     assert!(
-        err.contains("people[1].face_keypoints_2d[1]: expected a number"),
+        err.contains("people[1].face_keypoints_2d[1]: expected a finite number"),
+        "{err}"
+    );
+
+    // Too large for f32: it would become infinity.
+    let err = parse_error(r#"{"people":[{"pose_keypoints_2d":[1e300]}]}"#);
+    assert!(
+        err.contains("people[0].pose_keypoints_2d[0]: expected a finite number"),
         "{err}"
     );
 
@@ -162,4 +169,47 @@ fn an_empty_folder_is_an_error_naming_it() {
     let err = openpose::read_sequence(dir.path(), None).unwrap_err();
     assert!(matches!(err, PoseError::NoFrames { .. }));
     assert!(err.to_string().contains(&dir.path().display().to_string()));
+}
+
+#[test]
+fn non_finite_keypoints_are_not_written_as_null() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Person::default();
+    p.body[3] = Keypoint::new(f32::NAN, 1.0, 0.5);
+    let path = dir.path().join("nan_keypoints.json");
+    let err = openpose::write_frame(&path, &Frame { people: vec![p] })
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("non-finite keypoint"), "{err}");
+    assert!(!path.exists());
+}
+
+#[test]
+fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let sequence = |frames: usize| PoseSequence {
+        fps: 30.0,
+        width: 100,
+        height: 100,
+        frames: vec![
+            Frame {
+                people: vec![sample_person(0.0)]
+            };
+            frames
+        ],
+    };
+    openpose::write_sequence(dir.path(), "long", &sequence(5)).unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    openpose::write_sequence(dir.path(), "short", &sequence(2)).unwrap();
+    assert_eq!(
+        openpose::read_sequence(dir.path(), None)
+            .unwrap()
+            .frames
+            .len(),
+        2
+    );
+    assert!(
+        dir.path().join("notes.txt").exists(),
+        "other files are left alone"
+    );
 }

@@ -105,6 +105,10 @@ fn full_person_matches_the_golden_image() {
     let golden = data.join("body25_golden.png");
     if std::env::var_os("DANCENOW_UPDATE_GOLDEN").is_some() {
         image.save(&golden).unwrap();
+        panic!(
+            "rewrote {}; look at it, then run again without DANCENOW_UPDATE_GOLDEN",
+            golden.display()
+        );
     }
     let expected = image::open(&golden).expect("golden image").to_rgb8();
     let differing = image

@@ -31,8 +31,13 @@ fn require_exists(path: &Path, what: &str) -> Result<()> {
 }
 
 /// Reads a folder of OpenPose JSON, with a progress bar; `size`/`fps` stand in for a
-/// missing sequence.json.
-fn read_poses(dir: &Path, size: Option<Size>, fps: Option<f64>) -> Result<PoseSequence> {
+/// missing sequence.json, and `size_flag` names the option that gives the size.
+fn read_poses(
+    dir: &Path,
+    size: Option<Size>,
+    fps: Option<f64>,
+    size_flag: &str,
+) -> Result<PoseSequence> {
     let fallback = size.map(|s| SequenceInfo {
         fps: fps.unwrap_or(dancenow_media::DEFAULT_FOLDER_FPS),
         width: s.width,
@@ -45,7 +50,7 @@ fn read_poses(dir: &Path, size: Option<Size>, fps: Option<f64>) -> Result<PoseSe
             Some(info) => info,
             None => bail!(
                 "{} has no sequence.json (OpenPose does not record the video's size); \
-                 give the frame size with --size WxH (and --fps)",
+                 give the frame size with {size_flag} WxH (and --fps)",
                 dir.display()
             ),
         },

@@ -14,9 +14,9 @@ pub const PARAMETERS_FILE: &str = "normalization.json";
 pub fn run(args: NormalizeArgs) -> Result<()> {
     super::require_exists(&args.source, "source pose folder")?;
     super::require_exists(&args.target, "target pose folder")?;
-    let source = super::read_poses(&args.source, args.source_size, args.fps)
+    let source = super::read_poses(&args.source, args.source_size, args.fps, "--source-size")
         .with_context(|| format!("reading source poses from {}", args.source.display()))?;
-    let target = super::read_poses(&args.target, args.target_size, args.fps)
+    let target = super::read_poses(&args.target, args.target_size, args.fps, "--target-size")
         .with_context(|| format!("reading target poses from {}", args.target.display()))?;
     report_people("source", &source);
     report_people("target", &target);

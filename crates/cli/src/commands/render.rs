@@ -26,7 +26,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         height: i.height,
     }));
     let fps = args.fps.or(background_info.as_ref().map(|i| i.fps));
-    let poses = super::read_poses(&args.poses, size, fps)?;
+    let poses = super::read_poses(&args.poses, size, fps, "--size")?;
     let (width, height) = output_size(poses.width, poses.height, args.height);
     let (sx, sy) = (
         width as f32 / poses.width as f32,
