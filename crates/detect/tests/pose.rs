@@ -1,0 +1,124 @@
+//! The BlazePose pipeline on real photos, against Google's MediaPipe 0.10.14 on the same
+//! images (fixtures and the script that made them in tests/fixtures/), and on a real video.
+
+use std::path::{Path, PathBuf};
+
+use dancenow_detect::{BlazePose, Tracker};
+use dancenow_nn::tch::Device;
+use dancenow_pose::body;
+use serde_json::Value;
+
+/// Distances, in pixels, between our landmarks and MediaPipe's. Landmarks MediaPipe is
+/// sure of (visibility >= 0.9) must agree closely; less certain ones (0.5 to 0.9, e.g. an
+/// elbow at the frame's edge) are sensitive to sub-pixel differences in resampling and
+/// JPEG decoding, and get a looser bound. Seen: mean 1.1 / 2.0 px, worst confident
+/// 1.8 / 1.4 px, worst uncertain 8.3 / 16.4 px (messi5 / astronaut).
+const MAX_CONFIDENT_ERROR: f32 = 2.5;
+const MAX_UNCERTAIN_ERROR: f32 = 20.0;
+const MAX_MEAN_ERROR: f32 = 2.5;
+
+fn deps() -> PathBuf {
+    PathBuf::from(env!("DANCENOW_DEPS"))
+}
+
+fn tracker() -> Tracker {
+    Tracker::new(BlazePose::load(&deps().join("models/mediapipe"), Device::Cpu).unwrap())
+}
+
+fn compare(image_name: &str, fixture: &str) {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures")
+                .join(fixture),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let image = image::open(deps().join("samples/stills").join(image_name))
+        .unwrap()
+        .to_rgb8();
+    let result = tracker().next(&image).unwrap();
+    let landmarks = result.landmarks.expect("a person is found");
+    assert_eq!(result.detected_people, Some(1));
+    let (mut confident, mut uncertain, mut total, mut count) = (0.0f32, 0.0f32, 0.0f32, 0);
+    for (i, (ours, theirs)) in landmarks
+        .points
+        .iter()
+        .zip(expected["landmarks"].as_array().unwrap())
+        .enumerate()
+    {
+        let (x, y, vis) = (
+            theirs[0].as_f64().unwrap() as f32,
+            theirs[1].as_f64().unwrap() as f32,
+            theirs[2].as_f64().unwrap() as f32,
+        );
+        if vis < 0.5 {
+            continue;
+        }
+        let d = ((ours.x - x).powi(2) + (ours.y - y).powi(2)).sqrt();
+        eprintln!(
+            "{image_name} landmark {i}: {d:.2} px (visibility {vis:.2} vs {:.2})",
+            ours.visibility
+        );
+        if vis >= 0.9 {
+            confident = confident.max(d);
+        } else {
+            uncertain = uncertain.max(d);
+        }
+        total += d;
+        count += 1;
+    }
+    let mean = total / count as f32;
+    eprintln!("{image_name}: mean {mean:.2} px, worst confident {confident:.2} px, worst uncertain {uncertain:.2} px");
+    assert!(count >= 10, "{image_name}: only {count} visible landmarks");
+    assert!(
+        confident <= MAX_CONFIDENT_ERROR,
+        "{image_name}: a confident landmark is {confident:.2} px off"
+    );
+    assert!(
+        uncertain <= MAX_UNCERTAIN_ERROR,
+        "{image_name}: an uncertain landmark is {uncertain:.2} px off"
+    );
+    assert!(
+        mean <= MAX_MEAN_ERROR,
+        "{image_name}: mean error {mean:.2} px"
+    );
+}
+
+#[test]
+fn full_body_photo_matches_mediapipe() {
+    compare("messi5.jpg", "messi5_pose.json");
+}
+
+#[test]
+fn waist_up_photo_matches_mediapipe() {
+    compare("astronaut.png", "astronaut_pose.json");
+}
+
+#[test]
+fn tracking_keeps_one_person_through_a_real_video_without_swaps() {
+    let source =
+        dancenow_media::FrameSource::open(&deps().join("samples/pose2sim/cam01.mp4"), None)
+            .unwrap();
+    let mut tracker = tracker();
+    let mut previous: Option<(f32, f32)> = None;
+    let mut frames = 0;
+    for frame in source {
+        let person = tracker
+            .next(&frame.unwrap())
+            .unwrap()
+            .person
+            .expect("the man is in every frame");
+        let hip = person.body[body::MID_HIP];
+        if let Some((x, y)) = previous {
+            // At 60 fps the hips move a few pixels a frame; a swap to the woman in the
+            // background would jump hundreds.
+            let jump = ((hip.x - x).powi(2) + (hip.y - y).powi(2)).sqrt();
+            assert!(jump < 60.0, "frame {frames}: hips jumped {jump:.0} px");
+        }
+        previous = Some((hip.x, hip.y));
+        frames += 1;
+    }
+    assert_eq!(frames, 100);
+}
