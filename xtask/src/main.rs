@@ -119,59 +119,73 @@ impl TestTotals {
     }
 }
 
-/// The demo grows with the project. Until the detector lands it runs the stages that
-/// exist on the real sample videos and the example pose sequences in `examples/poses/`:
-/// probe, pose normalization, and stick figures drawn over the target video.
+/// The demo grows with the project. Until the GAN lands it runs the stages that exist
+/// on the real sample videos: pose detection on the target and the source, pose
+/// normalization, and the source's normalized stick figures over the target video.
 fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
     let out = root.join(out);
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     cargo(root, &["build", "--release", "--package", "dancenow-cli"])?;
     let bin = root.join("target/release/dancenow");
     let dancenow = |args: &[&str]| run_program(&bin, args, root);
+    let path = |name: &str| out.join(name).to_string_lossy().into_owned();
 
     let target_video = deps.sample("pose2sim/cam01.mp4");
     let source_video = deps.sample("sports2d/demo.mp4");
-    let examples = root.join("examples/poses");
-    let normalized = out.join("normalized.poses");
-    let over_target = out.join("normalized_over_target.mp4");
-    let source_figures = out.join("source_stick_figures.mp4");
-    dancenow(&["probe", path_str(&target_video)?])?;
-    dancenow(&["probe", path_str(&source_video)?])?;
+    let (target, source) = (path_str(&target_video)?, path_str(&source_video)?);
+    dancenow(&["probe", target])?;
+    dancenow(&["probe", source])?;
+    dancenow(&[
+        "pose",
+        target,
+        "-o",
+        &path("target.poses"),
+        "--preview",
+        &path("target_poses.mp4"),
+    ])?;
+    dancenow(&[
+        "pose",
+        source,
+        "-o",
+        &path("source.poses"),
+        "--preview",
+        &path("source_poses.mp4"),
+    ])?;
     dancenow(&[
         "normalize",
-        path_str(&examples.join("source"))?,
+        &path("source.poses"),
         "--target",
-        path_str(&examples.join("target"))?,
+        &path("target.poses"),
         "-o",
-        path_str(&normalized)?,
+        &path("normalized.poses"),
         "--smooth",
         "median:7",
     ])?;
     dancenow(&[
         "render",
-        path_str(&normalized)?,
+        &path("normalized.poses"),
         "--over",
-        path_str(&target_video)?,
+        target,
         "-o",
-        path_str(&over_target)?,
-    ])?;
-    dancenow(&[
-        "render",
-        path_str(&examples.join("source"))?,
-        "--height",
-        "512",
-        "-o",
-        path_str(&source_figures)?,
+        &path("normalized_over_target.mp4"),
     ])?;
     eprintln!("demo: results in {}", out.display());
-    eprintln!(
-        "  {}  source poses as stick figures",
-        source_figures.display()
-    );
-    eprintln!(
-        "  {}  source poses normalized to the target, over the target video",
-        over_target.display()
-    );
+    for (file, what) in [
+        (
+            "source_poses.mp4",
+            "the source dancer with the detected skeleton",
+        ),
+        (
+            "target_poses.mp4",
+            "the target person with the detected skeleton",
+        ),
+        (
+            "normalized_over_target.mp4",
+            "the source's poses, normalized to the target, over the target video",
+        ),
+    ] {
+        eprintln!("  {}  {what}", path(file));
+    }
     Ok(())
 }
 

@@ -29,6 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Show what a video, an image or an image folder is.
     Probe(ProbeArgs),
+    /// Detect the body pose in every frame and write OpenPose JSON (+ a preview video).
+    Pose(PoseArgs),
     /// Draw OpenPose-format poses as stick figures, on white or over the original video.
     Render(RenderArgs),
     /// Scale and move a source dancer's poses to a target person's size and ground line.
@@ -44,6 +46,24 @@ pub struct ProbeArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Args)]
+pub struct PoseArgs {
+    /// A video file, an image, or a folder of images (taken as consecutive frames).
+    pub input: PathBuf,
+    /// Output folder for one OpenPose JSON file per frame and sequence.json.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Also write this video: the frames with the detected skeleton drawn over them.
+    #[arg(long, value_name = "VIDEO")]
+    pub preview: Option<PathBuf>,
+    /// Frame rate of an image folder (images carry none).
+    #[arg(long, value_parser = parse_fps)]
+    pub fps: Option<f64>,
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
 }
 
 #[derive(Args)]

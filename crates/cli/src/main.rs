@@ -4,6 +4,7 @@
 //! the work lives in `dancenow-pose`, `dancenow-media` and `dancenow-nn`.
 
 mod args;
+mod assets;
 mod commands;
 mod logging;
 mod progress;

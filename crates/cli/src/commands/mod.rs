@@ -2,6 +2,7 @@
 
 mod device;
 mod normalize;
+mod pose;
 mod probe;
 mod render;
 
@@ -16,6 +17,7 @@ use crate::args::{Command, Size};
 pub fn run(command: Command) -> Result<()> {
     match command {
         Command::Probe(args) => probe::run(args),
+        Command::Pose(args) => pose::run(args),
         Command::Render(args) => render::run(args),
         Command::Normalize(args) => normalize::run(args),
         Command::Device(args) => device::run(args),
