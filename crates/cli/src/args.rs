@@ -61,6 +61,12 @@ pub struct PoseArgs {
     /// Frame rate of an image folder (images carry none).
     #[arg(long, value_parser = parse_fps)]
     pub fps: Option<f64>,
+    /// Also detect the 21 points of each hand.
+    #[arg(long)]
+    pub hands: bool,
+    /// Also detect the 70 face points.
+    #[arg(long)]
+    pub face: bool,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,

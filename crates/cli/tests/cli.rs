@@ -282,15 +282,36 @@ fn pose_writes_openpose_json_and_a_preview_for_a_real_photo() {
     let dir = TempDir::new();
     let photo = deps().join("samples/stills/messi5.jpg");
     let (out, preview) = (dir.path("messi.poses"), dir.path("preview.mp4"));
-    let stdout = succeed(&["pose", s(&photo), "-o", s(&out), "--preview", s(&preview), "--device", "cpu"]);
+    let stdout = succeed(&[
+        "pose",
+        s(&photo),
+        "-o",
+        s(&out),
+        "--preview",
+        s(&preview),
+        "--device",
+        "cpu",
+    ]);
     assert!(stdout.contains("frames with a person: 1"), "{stdout}");
     let poses = openpose::read_sequence(&out, None).unwrap();
-    assert_eq!((poses.width, poses.height, poses.frames.len()), (548, 342, 1));
+    assert_eq!(
+        (poses.width, poses.height, poses.frames.len()),
+        (548, 342, 1)
+    );
     let person = &poses.frames[0].people[0];
     // The kicking player's nose, hips and ankles are all found, inside the photo.
-    for i in [body::NOSE, body::NECK, body::MID_HIP, body::L_ANKLE, body::R_ANKLE] {
+    for i in [
+        body::NOSE,
+        body::NECK,
+        body::MID_HIP,
+        body::L_ANKLE,
+        body::R_ANKLE,
+    ] {
         let p = person.body[i];
-        assert!(p.confidence > 0.5 && (0.0..548.0).contains(&p.x) && (0.0..342.0).contains(&p.y), "point {i}: {p:?}");
+        assert!(
+            p.confidence > 0.5 && (0.0..548.0).contains(&p.x) && (0.0..342.0).contains(&p.y),
+            "point {i}: {p:?}"
+        );
     }
     assert!(person.body[body::NOSE].y < person.body[body::MID_HIP].y);
     assert_eq!(probe(&preview).unwrap().frame_count, Some(1));
@@ -300,7 +321,9 @@ fn pose_writes_openpose_json_and_a_preview_for_a_real_photo() {
 fn pose_of_an_image_without_a_person_writes_an_empty_people_list() {
     let dir = TempDir::new();
     let blank = dir.path("blank.png");
-    RgbImage::from_pixel(320, 240, Rgb([128, 128, 128])).save(&blank).unwrap();
+    RgbImage::from_pixel(320, 240, Rgb([128, 128, 128]))
+        .save(&blank)
+        .unwrap();
     let out = dir.path("blank.poses");
     let stdout = succeed(&["pose", s(&blank), "-o", s(&out), "--device", "cpu"]);
     assert!(stdout.contains("frames with nobody:   1"), "{stdout}");

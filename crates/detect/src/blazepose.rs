@@ -225,7 +225,7 @@ impl BlazePose {
     }
 }
 
-fn expect_input(model: &TfliteModel, side: i64) -> Result<(), DetectError> {
+pub(crate) fn expect_input(model: &TfliteModel, side: i64) -> Result<(), DetectError> {
     if model.input_shapes() != [vec![1, side, side, 3]] {
         return Err(DetectError::WrongModel(format!(
             "{} takes inputs {:?}; expected one [1, {side}, {side}, 3] image",
@@ -236,7 +236,7 @@ fn expect_input(model: &TfliteModel, side: i64) -> Result<(), DetectError> {
     Ok(())
 }
 
-fn to_vec(t: &Tensor) -> Result<Vec<f32>, DetectError> {
+pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f32>, DetectError> {
     Ok(Vec::<f32>::try_from(
         t.to_device(Device::Cpu).to_kind(Kind::Float).flatten(0, -1),
     )?)

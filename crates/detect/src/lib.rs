@@ -5,6 +5,8 @@
 mod anchors;
 pub mod blazepose;
 mod crop;
+pub mod face;
+pub mod hands;
 mod openpose_map;
 pub mod roi;
 mod tracker;
@@ -12,7 +14,7 @@ mod tracker;
 pub use blazepose::{BlazePose, BodyLandmarks, PersonDetection};
 pub use crop::{Border, Frame};
 pub use openpose_map::body_to_openpose;
-pub use tracker::{FrameResult, Tracker};
+pub use tracker::{FrameResult, Parts, Tracker};
 
 use dancenow_nn::tflite::TfliteError;
 

@@ -36,7 +36,44 @@ impl Roi {
             cx: centre.0,
             cy: centre.1,
             size,
-            rotation: normalize_angle(FRAC_PI_2 - (-dy).atan2(dx)),
+            rotation: rotation_towards(centre, scale_point, FRAC_PI_2),
+        }
+    }
+
+    /// The square of the points' bounding box in a frame turned by `rotation`: centred on
+    /// the box, as large as its longer side (MediaPipe's landmarks-to-rect, square_long).
+    pub fn around(points: &[(f32, f32)], rotation: f32) -> Option<Self> {
+        let (sin, cos) = rotation.sin_cos();
+        // Coordinates in the turned frame: x along the square's right, y along its down.
+        let turned = points
+            .iter()
+            .map(|&(x, y)| (cos * x + sin * y, -sin * x + cos * y));
+        let (mut lo, mut hi) = ((f32::MAX, f32::MAX), (f32::MIN, f32::MIN));
+        for (u, v) in turned {
+            lo = (lo.0.min(u), lo.1.min(v));
+            hi = (hi.0.max(u), hi.1.max(v));
+        }
+        if points.is_empty() {
+            return None;
+        }
+        let (u, v) = ((lo.0 + hi.0) / 2.0, (lo.1 + hi.1) / 2.0);
+        Some(Self {
+            cx: cos * u - sin * v,
+            cy: sin * u + cos * v,
+            size: (hi.0 - lo.0).max(hi.1 - lo.1),
+            rotation,
+        })
+    }
+
+    /// Moved by (`dx`, `dy`) sides along the square's own axes, then scaled by `scale`
+    /// (MediaPipe's RectTransformation: shift, then scale).
+    pub fn transformed(self, dx: f32, dy: f32, scale: f32) -> Self {
+        let (sin, cos) = self.rotation.sin_cos();
+        Self {
+            cx: self.cx + self.size * (cos * dx - sin * dy),
+            cy: self.cy + self.size * (sin * dx + cos * dy),
+            size: self.size * scale,
+            rotation: self.rotation,
         }
     }
 
@@ -49,6 +86,12 @@ impl Roi {
             self.cy + self.size * (sin * x + cos * y),
         )
     }
+}
+
+/// The rotation that turns the direction `from` -> `to` to `target` radians
+/// (counter-clockwise from the image's x axis, y up), as MediaPipe computes it.
+pub fn rotation_towards(from: (f32, f32), to: (f32, f32), target: f32) -> f32 {
+    normalize_angle(target - (-(to.1 - from.1)).atan2(to.0 - from.0))
 }
 
 fn normalize_angle(angle: f32) -> f32 {
@@ -66,6 +109,37 @@ mod tests {
         assert_eq!(roi.size, 200.0);
         assert_eq!(roi.to_image(0.5, 0.5), (100.0, 200.0));
         assert_eq!(roi.to_image(0.0, 0.0), (0.0, 100.0));
+    }
+
+    #[test]
+    fn around_and_transformed_follow_the_squares_axes() {
+        let roi = Roi::around(&[(0.0, 0.0), (10.0, 4.0)], 0.0).unwrap();
+        assert_eq!(
+            roi,
+            Roi {
+                cx: 5.0,
+                cy: 2.0,
+                size: 10.0,
+                rotation: 0.0
+            }
+        );
+        let moved = roi.transformed(0.0, -0.1, 2.0);
+        assert_eq!(
+            moved,
+            Roi {
+                cx: 5.0,
+                cy: 1.0,
+                size: 20.0,
+                rotation: 0.0
+            }
+        );
+        // Turned a quarter: the square's "up" is the image's +x.
+        let turned = Roi {
+            rotation: FRAC_PI_2,
+            ..roi
+        }
+        .transformed(0.0, -0.1, 1.0);
+        assert!((turned.cx - 6.0).abs() < 1e-5 && (turned.cy - 2.0).abs() < 1e-5);
     }
 
     #[test]

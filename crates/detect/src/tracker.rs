@@ -1,14 +1,49 @@
 //! One person followed through a video: the next frame's region comes from this frame's
 //! landmarks, and the detector runs again only when the landmark model loses the body.
 
-use dancenow_pose::Person;
+use std::path::Path;
+
+use dancenow_nn::tch::Device;
+use dancenow_pose::{Keypoint, Person};
 use image::RgbImage;
 
 use crate::blazepose::{BlazePose, BodyLandmarks, MIN_DETECTION_SCORE};
 use crate::crop::Frame;
+use crate::face::FaceModel;
+use crate::hands::HandModel;
 use crate::openpose_map::body_to_openpose;
 use crate::roi::Roi;
 use crate::DetectError;
+
+/// Which parts to detect besides the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Parts {
+    pub hands: bool,
+    pub face: bool,
+}
+
+impl Parts {
+    pub const BODY: Parts = Parts {
+        hands: false,
+        face: false,
+    };
+    pub const ALL: Parts = Parts {
+        hands: true,
+        face: true,
+    };
+}
+
+/// A wrist seen less than this is not looked at for a hand (MediaPipe holistic's gate).
+const MIN_WRIST_VISIBILITY: f32 = 0.1;
+/// The nose must be seen at least this well to look for the face.
+const MIN_NOSE_VISIBILITY: f32 = 0.5;
+/// BlazePose indices: (wrist, pinky, index) of the left and right hands.
+const LEFT_HAND: (usize, usize, usize) = (15, 17, 19);
+const RIGHT_HAND: (usize, usize, usize) = (16, 18, 20);
+/// BlazePose's face points (nose, eyes, ears, mouth), and its right and left eye.
+const FACE_POINTS: std::ops::RangeInclusive<usize> = 0..=10;
+const RIGHT_EYE: usize = 5;
+const LEFT_EYE: usize = 2;
 
 /// What one frame gave.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,18 +58,37 @@ pub struct FrameResult {
 
 pub struct Tracker {
     model: BlazePose,
+    hands: Option<HandModel>,
+    face: Option<FaceModel>,
     roi: Option<Roi>,
     /// Where the followed person was last seen, to pick them again after a loss.
     last_centre: Option<(f32, f32)>,
 }
 
 impl Tracker {
+    /// Body only.
     pub fn new(model: BlazePose) -> Self {
         Self {
             model,
+            hands: None,
+            face: None,
             roi: None,
             last_centre: None,
         }
+    }
+
+    /// Loads the body models and those of the asked-for parts from MediaPipe's folder.
+    pub fn load(models: &Path, device: Device, parts: Parts) -> Result<Self, DetectError> {
+        let mut tracker = Self::new(BlazePose::load(models, device)?);
+        tracker.hands = parts
+            .hands
+            .then(|| HandModel::load(models, device))
+            .transpose()?;
+        tracker.face = parts
+            .face
+            .then(|| FaceModel::load(models, device))
+            .transpose()?;
+        Ok(tracker)
     }
 
     /// Forgets the followed person (for a new video, or independent images).
@@ -47,7 +101,7 @@ impl Tracker {
         let frame = Frame::new(image, self.model.device());
         if let Some(roi) = self.roi {
             if let Some(landmarks) = self.model.landmarks(&frame, &roi)? {
-                return Ok(self.found(landmarks, None));
+                return self.found(&frame, landmarks, None);
             }
         }
         let detections = self.model.detect(&frame, MIN_DETECTION_SCORE)?;
@@ -67,7 +121,7 @@ impl Tracker {
             None => None,
         };
         match landmarks {
-            Some(landmarks) => Ok(self.found(landmarks, Some(count))),
+            Some(landmarks) => self.found(&frame, landmarks, Some(count)),
             None => {
                 self.roi = None;
                 Ok(FrameResult {
@@ -79,13 +133,54 @@ impl Tracker {
         }
     }
 
-    fn found(&mut self, landmarks: BodyLandmarks, detected_people: Option<usize>) -> FrameResult {
+    fn found(
+        &mut self,
+        frame: &Frame,
+        landmarks: BodyLandmarks,
+        detected_people: Option<usize>,
+    ) -> Result<FrameResult, DetectError> {
         self.roi = Some(landmarks.next_roi);
         self.last_centre = Some((landmarks.next_roi.cx, landmarks.next_roi.cy));
-        FrameResult {
-            person: Some(body_to_openpose(&landmarks)),
+        let mut person = body_to_openpose(&landmarks);
+        let point = |i: usize| (landmarks.points[i].x, landmarks.points[i].y);
+        if let Some(hands) = &self.hands {
+            for ((wrist, pinky, index), out) in [
+                (LEFT_HAND, &mut person.left_hand),
+                (RIGHT_HAND, &mut person.right_hand),
+            ] {
+                if landmarks.points[wrist].visibility < MIN_WRIST_VISIBILITY {
+                    continue;
+                }
+                if let Some(hand) =
+                    hands.from_body(frame, point(wrist), point(pinky), point(index))?
+                {
+                    for (o, &(x, y)) in out.iter_mut().zip(&hand.points) {
+                        *o = openpose_point(x, y, hand.presence);
+                    }
+                }
+            }
+        }
+        if let Some(face) = &self.face {
+            if landmarks.points[0].visibility >= MIN_NOSE_VISIBILITY {
+                let face_points: Vec<(f32, f32)> = FACE_POINTS.map(point).collect();
+                if let Some(mesh) =
+                    face.from_body(frame, &face_points, point(RIGHT_EYE), point(LEFT_EYE))?
+                {
+                    for (o, (x, y)) in person.face.iter_mut().zip(mesh.openpose_points()) {
+                        *o = openpose_point(x, y, mesh.presence);
+                    }
+                }
+            }
+        }
+        Ok(FrameResult {
+            person: Some(person),
             landmarks: Some(landmarks),
             detected_people,
-        }
+        })
     }
+}
+
+/// Continuous coordinates (pixel i centred at i + 0.5) to OpenPose's pixel indices.
+fn openpose_point(x: f32, y: f32, confidence: f32) -> Keypoint {
+    Keypoint::new(x - 0.5, y - 0.5, confidence.clamp(0.0, 1.0))
 }

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use dancenow_detect::{BlazePose, Tracker};
+use dancenow_detect::{BlazePose, Parts, Tracker};
 use dancenow_nn::tch::Device;
-use dancenow_pose::body;
+use dancenow_pose::{body, Keypoint};
 use serde_json::Value;
 
 /// Distances, in pixels, between our landmarks and MediaPipe's. Landmarks MediaPipe is
@@ -121,4 +121,72 @@ fn tracking_keeps_one_person_through_a_real_video_without_swaps() {
         frames += 1;
     }
     assert_eq!(frames, 100);
+}
+
+fn full_person(image_name: &str) -> dancenow_pose::Person {
+    let mut tracker =
+        Tracker::load(&deps().join("models/mediapipe"), Device::Cpu, Parts::ALL).unwrap();
+    let image = image::open(deps().join("samples/stills").join(image_name))
+        .unwrap()
+        .to_rgb8();
+    tracker
+        .next(&image)
+        .unwrap()
+        .person
+        .expect("a person is found")
+}
+
+fn distance(a: Keypoint, b: Keypoint) -> f32 {
+    ((a.x - b.x).powi(2) + (a.y - b.y).powi(2)).sqrt()
+}
+
+#[test]
+fn both_hands_and_the_face_are_found_on_the_full_body_photo() {
+    let person = full_person("messi5.jpg");
+    for (hand, wrist) in [
+        (&person.left_hand, body::L_WRIST),
+        (&person.right_hand, body::R_WRIST),
+    ] {
+        assert!(
+            hand.iter().all(|p| p.confidence > 0.5),
+            "every point of the hand is found"
+        );
+        // The hand model's wrist agrees with the body model's, and the fingers spread out.
+        let gap = distance(hand[0], person.body[wrist]);
+        assert!(gap < 10.0, "hand wrist {gap:.1} px from the body's");
+        let span = hand
+            .iter()
+            .map(|p| distance(*p, hand[0]))
+            .fold(0.0, f32::max);
+        assert!(
+            (8.0..60.0).contains(&span),
+            "fingertips reach {span:.1} px from the wrist"
+        );
+    }
+    let nose = person.body[body::NOSE];
+    assert!(
+        person
+            .face
+            .iter()
+            .all(|p| p.confidence > 0.5 && distance(*p, nose) < 35.0),
+        "the face mesh sits on the face"
+    );
+    // Face point 30 is the nose tip in OpenPose's layout.
+    assert!(distance(person.face[30], nose) < 6.0);
+}
+
+#[test]
+fn the_face_is_found_on_the_portrait() {
+    let person = full_person("astronaut.png");
+    let nose = person.body[body::NOSE];
+    assert!(person
+        .face
+        .iter()
+        .all(|p| p.confidence > 0.5 && distance(*p, nose) < 90.0));
+    assert!(distance(person.face[30], nose) < 10.0);
+    // Jaw runs from the face's right (image left) to its left; the eyes sit above the mouth.
+    assert!(person.face[0].x < person.face[16].x);
+    assert!(person.face[36].y < person.face[48].y);
+    // Pupils (68, 69) lie between their eye's corners.
+    assert!(person.face[36].x < person.face[68].x && person.face[68].x < person.face[39].x);
 }

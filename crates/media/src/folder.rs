@@ -144,14 +144,7 @@ impl ImageFolderWriter {
 
     pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
         let path = self.dir.join(format!("{FRAME_PREFIX}{:06}.png", self.next));
-        let partial = path.with_extension("png.partial");
-        frame
-            .save_with_format(&partial, ImageFormat::Png)
-            .map_err(|source| MediaError::Image {
-                path: partial.clone(),
-                source,
-            })?;
-        std::fs::rename(&partial, &path).map_err(MediaError::io(&path))?;
+        save_atomically(frame, &path)?;
         self.next += 1;
         Ok(())
     }
@@ -159,6 +152,21 @@ impl ImageFolderWriter {
     pub fn finish(self) -> Result<u64> {
         Ok(self.next)
     }
+}
+
+/// Saves in the format the extension names (PNG or JPEG), complete or not at all.
+pub(crate) fn save_atomically(frame: &RgbImage, path: &Path) -> Result<()> {
+    let format = ImageFormat::from_path(path).unwrap_or(ImageFormat::Png);
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    frame
+        .save_with_format(&partial, format)
+        .map_err(|source| MediaError::Image {
+            path: partial.clone(),
+            source,
+        })?;
+    std::fs::rename(&partial, path).map_err(MediaError::io(path))
 }
 
 pub(crate) fn is_image(path: &Path) -> bool {

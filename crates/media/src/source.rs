@@ -89,10 +89,14 @@ impl Iterator for FrameSource {
     }
 }
 
-/// An MP4 file or a folder of PNG images.
+/// An MP4 file, a folder of PNG images, or one image file (for one frame).
 pub enum FrameSink {
     Video(VideoWriter),
     Images(ImageFolderWriter),
+    Image {
+        path: std::path::PathBuf,
+        written: bool,
+    },
 }
 
 impl FrameSink {
@@ -106,10 +110,10 @@ impl FrameSink {
             Some("mp4" | "mov" | "mkv" | "m4v") => {
                 Ok(Self::Video(VideoWriter::create(path, width, height, fps)?))
             }
-            Some(other) if is_image(path) => Err(MediaError::Parameter(format!(
-                "{}: output is a single .{other} image, but a sequence needs a folder or a .mp4",
-                path.display()
-            ))),
+            Some(_) if is_image(path) => Ok(Self::Image {
+                path: path.to_path_buf(),
+                written: false,
+            }),
             _ => Ok(Self::Images(ImageFolderWriter::create(path)?)),
         }
     }
@@ -118,6 +122,17 @@ impl FrameSink {
         match self {
             Self::Video(writer) => writer.write(frame),
             Self::Images(writer) => writer.write(frame),
+            Self::Image { path, written } => {
+                if *written {
+                    return Err(MediaError::Parameter(format!(
+                        "{}: an image file holds one frame; write a sequence to a folder or a .mp4",
+                        path.display()
+                    )));
+                }
+                crate::folder::save_atomically(frame, path)?;
+                *written = true;
+                Ok(())
+            }
         }
     }
 
@@ -126,6 +141,11 @@ impl FrameSink {
         match self {
             Self::Video(writer) => writer.finish(),
             Self::Images(writer) => writer.finish(),
+            Self::Image {
+                path,
+                written: false,
+            } => Err(MediaError::NoFrames { path }),
+            Self::Image { written: true, .. } => Ok(1),
         }
     }
 }

@@ -247,3 +247,18 @@ fn a_rewritten_image_folder_holds_only_the_new_frames() {
     let source = FrameSource::open(dir.path(), None).unwrap();
     assert_eq!(source.info().frame_count, Some(2));
 }
+
+#[test]
+fn an_image_file_output_takes_exactly_one_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("still.png");
+    let mut sink = FrameSink::create(&path, 96, 64, 24.0).unwrap();
+    sink.write(&synthetic_frame(0, 96, 64)).unwrap();
+    let err = sink.write(&synthetic_frame(1, 96, 64)).unwrap_err();
+    assert!(err.to_string().contains("holds one frame"), "{err}");
+    assert_eq!(sink.finish().unwrap(), 1);
+    assert_eq!(
+        image::open(&path).unwrap().to_rgb8(),
+        synthetic_frame(0, 96, 64)
+    );
+}

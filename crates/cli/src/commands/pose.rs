@@ -1,7 +1,7 @@
 //! `dancenow pose`: video, image or image folder -> OpenPose JSON per frame (+ preview).
 
 use anyhow::{Context, Result};
-use dancenow_detect::{BlazePose, Tracker};
+use dancenow_detect::{Parts, Tracker};
 use dancenow_media::{FrameSink, FrameSource};
 use dancenow_pose::openpose::{SequenceInfo, SequenceWriter};
 use dancenow_pose::render::StickFigure;
@@ -47,8 +47,11 @@ pub fn run(args: PoseArgs) -> Result<()> {
     let models = crate::assets::mediapipe_models()?;
     let mut source = FrameSource::open(&args.input, args.fps)?;
     let info = source.info();
-    let model = BlazePose::load(&models, device).context("loading the pose models")?;
-    let mut tracker = Tracker::new(model);
+    let parts = Parts {
+        hands: args.hands,
+        face: args.face,
+    };
+    let mut tracker = Tracker::load(&models, device, parts).context("loading the pose models")?;
 
     let name = args
         .input

@@ -1,0 +1,116 @@
+//! Hands from the body: a region from the body's wrist, index and pinky points (MediaPipe
+//! holistic's hand-from-pose rectangle), MediaPipe's 21-point hand landmark model, and a
+//! second pass on the region the first pass's landmarks give (MediaPipe's hand tracking
+//! rectangle). MediaPipe also runs a small re-crop network between the two; dancenow
+//! relies on the second landmark pass instead.
+
+use std::f32::consts::FRAC_PI_2;
+use std::path::Path;
+
+use dancenow_nn::tch::Device;
+use dancenow_nn::tflite::TfliteModel;
+
+use crate::crop::{Border, Frame};
+use crate::roi::{rotation_towards, Roi};
+use crate::DetectError;
+
+pub const HAND_FILE: &str = "hand_landmark_full.tflite";
+const HAND_INPUT: i64 = 224;
+pub const HAND_POINTS: usize = 21;
+/// MediaPipe's hand-from-pose rectangle: 2.7 times the wrist-to-middle box, moved 0.1 up.
+const FROM_POSE_SCALE: f32 = 2.7;
+/// MediaPipe's hand tracking rectangle: twice the landmarks' box, moved 0.1 up.
+const FROM_LANDMARKS_SCALE: f32 = 2.0;
+const SHIFT_UP: f32 = -0.1;
+/// Hand presence below this means no hand in the region.
+pub const MIN_HAND_PRESENCE: f32 = 0.5;
+/// Landmarks that outline the palm and finger bases, for the tracking rectangle.
+const PALM_POINTS: [usize; 12] = [0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18];
+const WRIST: usize = 0;
+const MIDDLE_BASE: usize = 9;
+
+/// 21 hand points in frame pixels (continuous coordinates) with the model's confidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandLandmarks {
+    pub points: [(f32, f32); HAND_POINTS],
+    pub presence: f32,
+}
+
+pub struct HandModel {
+    model: TfliteModel,
+}
+
+impl HandModel {
+    pub fn load(models: &Path, device: Device) -> Result<Self, DetectError> {
+        let model = TfliteModel::load(&models.join(HAND_FILE), device)?;
+        crate::blazepose::expect_input(&model, HAND_INPUT)?;
+        Ok(Self { model })
+    }
+
+    /// The hand at the end of an arm, from the body's wrist, pinky and index points.
+    pub fn from_body(
+        &self,
+        frame: &Frame,
+        wrist: (f32, f32),
+        pinky: (f32, f32),
+        index: (f32, f32),
+    ) -> Result<Option<HandLandmarks>, DetectError> {
+        let middle = (
+            (2.0 * index.0 + pinky.0) / 3.0,
+            (2.0 * index.1 + pinky.1) / 3.0,
+        );
+        let reach = ((middle.0 - wrist.0).powi(2) + (middle.1 - wrist.1).powi(2)).sqrt();
+        let roi = Roi {
+            cx: middle.0,
+            cy: middle.1,
+            size: 2.0 * reach,
+            rotation: rotation_towards(wrist, middle, FRAC_PI_2),
+        }
+        .transformed(0.0, SHIFT_UP, FROM_POSE_SCALE);
+        let Some(first) = self.landmarks(frame, &roi)? else {
+            return Ok(None);
+        };
+        let refined = self.landmarks(frame, &tracking_roi(&first))?;
+        Ok(Some(refined.unwrap_or(first)))
+    }
+
+    fn landmarks(&self, frame: &Frame, roi: &Roi) -> Result<Option<HandLandmarks>, DetectError> {
+        if !(roi.size.is_finite() && roi.size > 1.0) {
+            return Ok(None);
+        }
+        let input = frame.crop(roi, HAND_INPUT, (0.0, 1.0), Border::Zero);
+        let outputs = self.model.forward(&[input])?;
+        let (points, presence) = match outputs.as_slice() {
+            [p, f, _, _] if p.size() == [1, 3 * HAND_POINTS as i64] && f.size() == [1, 1] => (p, f),
+            _ => {
+                return Err(DetectError::WrongModel(format!(
+                    "{HAND_FILE} does not give hand landmark outputs"
+                )))
+            }
+        };
+        let presence = presence.double_value(&[0, 0]) as f32;
+        if presence < MIN_HAND_PRESENCE {
+            return Ok(None);
+        }
+        let raw = crate::blazepose::to_vec(points)?;
+        let size = HAND_INPUT as f32;
+        let mut out = [(0.0, 0.0); HAND_POINTS];
+        for (o, v) in out.iter_mut().zip(raw.chunks_exact(3)) {
+            *o = roi.to_image(v[0] / size, v[1] / size);
+        }
+        Ok(Some(HandLandmarks {
+            points: out,
+            presence,
+        }))
+    }
+}
+
+/// The region MediaPipe tracks a hand with: turned from wrist to middle-finger base,
+/// around the palm points, doubled and moved up a tenth.
+fn tracking_roi(hand: &HandLandmarks) -> Roi {
+    let rotation = rotation_towards(hand.points[WRIST], hand.points[MIDDLE_BASE], FRAC_PI_2);
+    let palm: Vec<(f32, f32)> = PALM_POINTS.iter().map(|&i| hand.points[i]).collect();
+    Roi::around(&palm, rotation)
+        .expect("palm points")
+        .transformed(0.0, SHIFT_UP, FROM_LANDMARKS_SCALE)
+}
