@@ -3,6 +3,7 @@
 //! tch cannot compile until libtorch is on disk, so these tasks live in a crate
 //! that does not depend on it: they install everything first, then run cargo.
 
+mod bench;
 mod setup;
 
 use std::io::{BufRead, BufReader};
@@ -29,6 +30,11 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Compare dancenow's speed with the reference implementation, side by side.
+    Bench {
+        #[arg(value_enum)]
+        target: bench::Target,
+    },
     /// Set up what is missing, then run the pipeline on the sample videos.
     Demo {
         /// Where the demo writes its results.
@@ -51,6 +57,10 @@ fn run(cli: Cli) -> Result<()> {
         Task::Test { args } => {
             setup::run(&root, &setup::Options::default())?;
             test(&root, &args)
+        }
+        Task::Bench { target } => {
+            let deps = setup::run(&root, &setup::Options::default())?;
+            bench::run(&root, &deps, target)
         }
         Task::Demo { out } => {
             let deps = setup::run(&root, &setup::Options::default())?;

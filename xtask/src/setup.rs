@@ -150,6 +150,10 @@ pub struct Deps {
 }
 
 impl Deps {
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn sample(&self, name: &str) -> PathBuf {
         self.root.join("samples").join(name)
     }

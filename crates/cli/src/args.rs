@@ -67,6 +67,9 @@ pub struct PoseArgs {
     /// Also detect the 70 face points.
     #[arg(long)]
     pub face: bool,
+    /// CPU threads for the models (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
     pub device: DeviceChoice,

@@ -85,7 +85,9 @@ impl BlazePose {
     /// Loads the two models from MediaPipe's model folder.
     pub fn load(models: &Path, device: Device) -> Result<Self, DetectError> {
         let detector = TfliteModel::load(&models.join(DETECTOR_FILE), device)?;
-        let landmarker = TfliteModel::load(&models.join(LANDMARK_FILE), device)?;
+        // Landmarks, pose flag and heatmap; not the segmentation mask or world landmarks.
+        let landmarker =
+            TfliteModel::load(&models.join(LANDMARK_FILE), device)?.keep_outputs(&[0, 1, 3])?;
         expect_input(&detector, DETECTOR_INPUT)?;
         expect_input(&landmarker, LANDMARK_INPUT)?;
         Ok(Self {
@@ -169,7 +171,7 @@ impl BlazePose {
         let outputs = self.landmarker.forward(&[input])?;
         let hm = (LANDMARK_INPUT / 4) as usize;
         let (landmarks, flag, heatmap) = match outputs.as_slice() {
-            [l, f, _, h, _]
+            [l, f, h]
                 if l.size() == [1, 5 * ALL_LANDMARKS as i64]
                     && f.size() == [1, 1]
                     && h.size() == [1, hm as i64, hm as i64, ALL_LANDMARKS as i64] =>

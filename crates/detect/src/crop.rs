@@ -1,6 +1,10 @@
-//! Rotated crops of a frame, resampled to a model's input size on the model's device.
+//! Rotated crops of a frame, resampled to a model's input size.
+//!
+//! The crop is computed on the CPU straight from the 8-bit frame (a few hundred thousand
+//! bilinear taps), and only the small result goes to the model's device: cheaper than
+//! moving and converting a whole HD frame, on a GPU as on the CPU.
 
-use dancenow_nn::tch::{Device, Kind, Tensor};
+use dancenow_nn::tch::{Device, Tensor};
 use image::RgbImage;
 
 use crate::roi::Roi;
@@ -14,67 +18,80 @@ pub enum Border {
     Replicate,
 }
 
-/// One frame, uploaded once, cropped as often as needed.
-pub struct Frame {
-    pixels: Tensor,
-    width: u32,
-    height: u32,
+/// One frame and the device its crops go to.
+pub struct Frame<'a> {
+    image: &'a RgbImage,
+    device: Device,
 }
 
-impl Frame {
-    pub fn new(image: &RgbImage, device: Device) -> Self {
-        let (width, height) = image.dimensions();
-        let pixels = Tensor::from_slice(image.as_raw())
-            .to_device(device)
-            .view([1, height as i64, width as i64, 3])
-            .permute([0, 3, 1, 2])
-            .to_kind(Kind::Float);
-        Self {
-            pixels,
-            width,
-            height,
-        }
+impl<'a> Frame<'a> {
+    pub fn new(image: &'a RgbImage, device: Device) -> Self {
+        Self { image, device }
     }
 
     pub fn width(&self) -> u32 {
-        self.width
+        self.image.width()
     }
 
     pub fn height(&self) -> u32 {
-        self.height
+        self.image.height()
     }
 
-    /// The ROI resampled (bilinear) to `side` x `side`, as an NHWC tensor with pixel values
-    /// mapped from [0, 255] to `range`.
+    /// The ROI resampled (bilinear) to `side` x `side`, as an NHWC float tensor with pixel
+    /// values mapped from [0, 255] to `range`.
+    ///
+    /// Pixel conventions follow MediaPipe, which warps with OpenCV: the ROI centre is read
+    /// as a pixel index, and the ROI's corners land on the output's pixel indices 0 and
+    /// `side`. So output pixel (u, v) samples the frame at pixel index
+    /// centre + size * R(rotation) * (u / side - 1/2, v / side - 1/2).
     pub fn crop(&self, roi: &Roi, side: i64, range: (f32, f32), border: Border) -> Tensor {
-        let (w, h) = (self.width as f64, self.height as f64);
-        let (sin, cos) = (roi.rotation as f64).sin_cos();
-        let size = roi.size as f64;
-        let side_f = side as f64;
-        // affine_grid maps output coordinates in [-1, 1] to input coordinates in [-1, 1]
-        // (pixel edges at -1 and 1, as align_corners = false means). MediaPipe warps with
-        // OpenCV, which reads the ROI centre as a pixel index and maps the ROI's corners to
-        // the output's pixel indices 0 and `side`; the offsets below reproduce that, so the
-        // models see the crops they were trained on, to the sub-pixel.
-        let theta = Tensor::from_slice(&[
-            (size * cos / w) as f32,
-            (-size * sin / w) as f32,
-            ((2.0 * roi.cx as f64 + 1.0) / w - 1.0 - size / (w * side_f) * (cos - sin)) as f32,
-            (size * sin / h) as f32,
-            (size * cos / h) as f32,
-            ((2.0 * roi.cy as f64 + 1.0) / h - 1.0 - size / (h * side_f) * (sin + cos)) as f32,
-        ])
-        .view([1, 2, 3])
-        .to_device(self.pixels.device());
-        let grid = Tensor::affine_grid_generator(&theta, [1, 3, side, side], false);
-        let padding = match border {
-            Border::Zero => 0,
-            Border::Replicate => 1,
-        };
-        let sampled = self.pixels.grid_sampler(&grid, 0, padding, false);
+        let n = side as usize;
+        let (sin, cos) = roi.rotation.sin_cos();
+        let step = roi.size / side as f32;
         let (lo, hi) = range;
-        (sampled * ((hi - lo) as f64 / 255.0) + lo as f64)
-            .permute([0, 2, 3, 1])
-            .contiguous()
+        let scale = (hi - lo) / 255.0;
+        let (w, h) = (self.image.width() as i64, self.image.height() as i64);
+        let raw = self.image.as_raw();
+        let mut out = vec![0f32; n * n * 3];
+        for v in 0..n {
+            let dv = v as f32 * step - roi.size / 2.0;
+            for u in 0..n {
+                let du = u as f32 * step - roi.size / 2.0;
+                let x = roi.cx + cos * du - sin * dv;
+                let y = roi.cy + sin * du + cos * dv;
+                let (x0, y0) = (x.floor(), y.floor());
+                let (fx, fy) = (x - x0, y - y0);
+                let (x0, y0) = (x0 as i64, y0 as i64);
+                let mut rgb = [0f32; 3];
+                for (dy, wy) in [(0, 1.0 - fy), (1, fy)] {
+                    for (dx, wx) in [(0, 1.0 - fx), (1, fx)] {
+                        let weight = wx * wy;
+                        if weight == 0.0 {
+                            continue;
+                        }
+                        let (mut px, mut py) = (x0 + dx, y0 + dy);
+                        if !(0..w).contains(&px) || !(0..h).contains(&py) {
+                            match border {
+                                Border::Zero => continue,
+                                Border::Replicate => {
+                                    (px, py) = (px.clamp(0, w - 1), py.clamp(0, h - 1))
+                                }
+                            }
+                        }
+                        let at = 3 * (py * w + px) as usize;
+                        for (c, value) in rgb.iter_mut().enumerate() {
+                            *value += weight * raw[at + c] as f32;
+                        }
+                    }
+                }
+                let at = 3 * (v * n + u);
+                for (c, value) in rgb.into_iter().enumerate() {
+                    out[at + c] = value * scale + lo;
+                }
+            }
+        }
+        Tensor::from_slice(&out)
+            .view([1, side, side, 3])
+            .to_device(self.device)
     }
 }

@@ -26,6 +26,11 @@ pub const MIN_FACE_PRESENCE: f32 = 0.5;
 /// Mesh points at the outer corners of the right and left eye, which set the rotation.
 const RIGHT_EYE_CORNER: usize = 33;
 const LEFT_EYE_CORNER: usize = 263;
+/// The mesh point at the tip of the nose.
+const NOSE_TIP: usize = 1;
+/// A tracked face counts as the same face while its nose tip stays within this fraction
+/// of the region's size from the body's nose.
+const STILL_THERE: f32 = 0.25;
 
 /// OpenPose's 68 face points (dlib's layout) as face-mesh indices: jaw from the face's
 /// right to its left, brows, nose bridge and base, eyes, outer and inner lips.
@@ -80,14 +85,30 @@ impl FaceModel {
         Ok(Self { model })
     }
 
-    /// The face around the body's face points; `right_eye` and `left_eye` set the rotation.
-    pub fn from_body(
+    /// The face around the body's face points; `right_eye` and `left_eye` set the
+    /// rotation. As for hands, `previous` is last frame's tracking region: if the face is
+    /// still there (its nose tip near the body's nose), one pass suffices. Returns the mesh
+    /// and the region to track it in next.
+    pub fn track(
         &self,
         frame: &Frame,
+        previous: Option<Roi>,
         face_points: &[(f32, f32)],
         right_eye: (f32, f32),
         left_eye: (f32, f32),
-    ) -> Result<Option<FaceMesh>, DetectError> {
+    ) -> Result<Option<(FaceMesh, Roi)>, DetectError> {
+        let nose = face_points[0];
+        if let Some(roi) = previous {
+            if let Some(mesh) = self.mesh(frame, &roi)? {
+                let tip = mesh.points[NOSE_TIP];
+                if ((tip.0 - nose.0).powi(2) + (tip.1 - nose.1).powi(2)).sqrt()
+                    < STILL_THERE * roi.size
+                {
+                    let next = tracking_roi(&mesh);
+                    return Ok(Some((mesh, next)));
+                }
+            }
+        }
         let rotation = rotation_towards(right_eye, left_eye, 0.0);
         let Some(roi) = Roi::around(face_points, rotation) else {
             return Ok(None);
@@ -95,8 +116,9 @@ impl FaceModel {
         let Some(first) = self.mesh(frame, &roi.transformed(0.0, 0.0, FROM_BODY_SCALE))? else {
             return Ok(None);
         };
-        let refined = self.mesh(frame, &tracking_roi(&first))?;
-        Ok(Some(refined.unwrap_or(first)))
+        let mesh = self.mesh(frame, &tracking_roi(&first))?.unwrap_or(first);
+        let next = tracking_roi(&mesh);
+        Ok(Some((mesh, next)))
     }
 
     fn mesh(&self, frame: &Frame, roi: &Roi) -> Result<Option<FaceMesh>, DetectError> {

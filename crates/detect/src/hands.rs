@@ -27,6 +27,9 @@ pub const MIN_HAND_PRESENCE: f32 = 0.5;
 /// Landmarks that outline the palm and finger bases, for the tracking rectangle.
 const PALM_POINTS: [usize; 12] = [0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18];
 const WRIST: usize = 0;
+/// A tracked hand counts as the same hand while its wrist stays within this fraction of
+/// the region's size from the body's wrist.
+const STILL_THERE: f32 = 0.5;
 const MIDDLE_BASE: usize = 9;
 
 /// 21 hand points in frame pixels (continuous coordinates) with the model's confidence.
@@ -42,36 +45,52 @@ pub struct HandModel {
 
 impl HandModel {
     pub fn load(models: &Path, device: Device) -> Result<Self, DetectError> {
-        let model = TfliteModel::load(&models.join(HAND_FILE), device)?;
+        // Landmarks and presence; not handedness or world landmarks.
+        let model = TfliteModel::load(&models.join(HAND_FILE), device)?.keep_outputs(&[0, 1])?;
         crate::blazepose::expect_input(&model, HAND_INPUT)?;
         Ok(Self { model })
     }
 
-    /// The hand at the end of an arm, from the body's wrist, pinky and index points.
-    pub fn from_body(
+    /// The hand at the end of an arm. `previous` is the region this hand was tracked in
+    /// on the last frame: if the hand is still there (its wrist near the body's), one
+    /// model pass suffices. Otherwise the region comes from the body's wrist, pinky and
+    /// index points, and a second pass refines it. Returns the hand and the region to
+    /// track it in next.
+    pub fn track(
         &self,
         frame: &Frame,
+        previous: Option<Roi>,
         wrist: (f32, f32),
         pinky: (f32, f32),
         index: (f32, f32),
-    ) -> Result<Option<HandLandmarks>, DetectError> {
+    ) -> Result<Option<(HandLandmarks, Roi)>, DetectError> {
+        if let Some(roi) = previous {
+            if let Some(hand) = self.landmarks(frame, &roi)? {
+                if distance(hand.points[WRIST], wrist) < STILL_THERE * roi.size {
+                    let next = tracking_roi(&hand);
+                    return Ok(Some((hand, next)));
+                }
+            }
+        }
         let middle = (
             (2.0 * index.0 + pinky.0) / 3.0,
             (2.0 * index.1 + pinky.1) / 3.0,
         );
-        let reach = ((middle.0 - wrist.0).powi(2) + (middle.1 - wrist.1).powi(2)).sqrt();
         let roi = Roi {
             cx: middle.0,
             cy: middle.1,
-            size: 2.0 * reach,
+            size: 2.0 * distance(middle, wrist),
             rotation: rotation_towards(wrist, middle, FRAC_PI_2),
         }
         .transformed(0.0, SHIFT_UP, FROM_POSE_SCALE);
         let Some(first) = self.landmarks(frame, &roi)? else {
             return Ok(None);
         };
-        let refined = self.landmarks(frame, &tracking_roi(&first))?;
-        Ok(Some(refined.unwrap_or(first)))
+        let hand = self
+            .landmarks(frame, &tracking_roi(&first))?
+            .unwrap_or(first);
+        let next = tracking_roi(&hand);
+        Ok(Some((hand, next)))
     }
 
     fn landmarks(&self, frame: &Frame, roi: &Roi) -> Result<Option<HandLandmarks>, DetectError> {
@@ -81,7 +100,7 @@ impl HandModel {
         let input = frame.crop(roi, HAND_INPUT, (0.0, 1.0), Border::Zero);
         let outputs = self.model.forward(&[input])?;
         let (points, presence) = match outputs.as_slice() {
-            [p, f, _, _] if p.size() == [1, 3 * HAND_POINTS as i64] && f.size() == [1, 1] => (p, f),
+            [p, f] if p.size() == [1, 3 * HAND_POINTS as i64] && f.size() == [1, 1] => (p, f),
             _ => {
                 return Err(DetectError::WrongModel(format!(
                     "{HAND_FILE} does not give hand landmark outputs"
@@ -113,4 +132,8 @@ fn tracking_roi(hand: &HandLandmarks) -> Roi {
     Roi::around(&palm, rotation)
         .expect("palm points")
         .transformed(0.0, SHIFT_UP, FROM_LANDMARKS_SCALE)
+}
+
+fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }

@@ -61,6 +61,9 @@ pub struct Tracker {
     hands: Option<HandModel>,
     face: Option<FaceModel>,
     roi: Option<Roi>,
+    /// Regions the left hand, right hand and face were tracked in on the last frame.
+    hand_rois: [Option<Roi>; 2],
+    face_roi: Option<Roi>,
     /// Where the followed person was last seen, to pick them again after a loss.
     last_centre: Option<(f32, f32)>,
 }
@@ -73,6 +76,8 @@ impl Tracker {
             hands: None,
             face: None,
             roi: None,
+            hand_rois: [None; 2],
+            face_roi: None,
             last_centre: None,
         }
     }
@@ -94,6 +99,8 @@ impl Tracker {
     /// Forgets the followed person (for a new video, or independent images).
     pub fn reset(&mut self) {
         self.roi = None;
+        self.hand_rois = [None; 2];
+        self.face_roi = None;
         self.last_centre = None;
     }
 
@@ -124,6 +131,8 @@ impl Tracker {
             Some(landmarks) => self.found(&frame, landmarks, Some(count)),
             None => {
                 self.roi = None;
+                self.hand_rois = [None; 2];
+                self.face_roi = None;
                 Ok(FrameResult {
                     person: None,
                     landmarks: None,
@@ -144,31 +153,42 @@ impl Tracker {
         let mut person = body_to_openpose(&landmarks);
         let point = |i: usize| (landmarks.points[i].x, landmarks.points[i].y);
         if let Some(hands) = &self.hands {
-            for ((wrist, pinky, index), out) in [
+            let sides = [
                 (LEFT_HAND, &mut person.left_hand),
                 (RIGHT_HAND, &mut person.right_hand),
-            ] {
+            ];
+            for (((wrist, pinky, index), out), tracked) in
+                sides.into_iter().zip(self.hand_rois.iter_mut())
+            {
+                let previous = tracked.take();
                 if landmarks.points[wrist].visibility < MIN_WRIST_VISIBILITY {
                     continue;
                 }
-                if let Some(hand) =
-                    hands.from_body(frame, point(wrist), point(pinky), point(index))?
+                if let Some((hand, next)) =
+                    hands.track(frame, previous, point(wrist), point(pinky), point(index))?
                 {
                     for (o, &(x, y)) in out.iter_mut().zip(&hand.points) {
                         *o = openpose_point(x, y, hand.presence);
                     }
+                    *tracked = Some(next);
                 }
             }
         }
         if let Some(face) = &self.face {
+            let previous = self.face_roi.take();
             if landmarks.points[0].visibility >= MIN_NOSE_VISIBILITY {
                 let face_points: Vec<(f32, f32)> = FACE_POINTS.map(point).collect();
-                if let Some(mesh) =
-                    face.from_body(frame, &face_points, point(RIGHT_EYE), point(LEFT_EYE))?
-                {
+                if let Some((mesh, next)) = face.track(
+                    frame,
+                    previous,
+                    &face_points,
+                    point(RIGHT_EYE),
+                    point(LEFT_EYE),
+                )? {
                     for (o, (x, y)) in person.face.iter_mut().zip(mesh.openpose_points()) {
                         *o = openpose_point(x, y, mesh.presence);
                     }
+                    self.face_roi = Some(next);
                 }
             }
         }

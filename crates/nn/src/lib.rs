@@ -9,6 +9,14 @@ pub mod tflite;
 pub use device::{Device, DeviceChoice, DeviceError};
 pub use tch;
 
+/// Sets how many CPU threads libtorch uses for one operation (0 keeps its default, one
+/// per core).
+pub fn set_cpu_threads(threads: usize) {
+    if threads > 0 {
+        tch::set_num_threads(threads as i32);
+    }
+}
+
 /// The version of libtorch this build links against, e.g. "2.13.0", as its
 /// `build-version` file says.
 pub fn libtorch_version() -> &'static str {

@@ -141,3 +141,24 @@ fn a_wrong_input_shape_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn keeping_some_outputs_gives_the_same_values_for_them() {
+    let path = model_path("pose_landmark_full");
+    let full = TfliteModel::load(&path, Device::Cpu).unwrap();
+    let pruned = TfliteModel::load(&path, Device::Cpu)
+        .unwrap()
+        .keep_outputs(&[3, 0])
+        .unwrap();
+    assert_eq!(pruned.output_names(), ["Identity_3", "Identity"]);
+    let input = Tensor::rand([1, 256, 256, 3], (Kind::Float, Device::Cpu));
+    let all = full.forward(&[input.shallow_clone()]).unwrap();
+    let some = pruned.forward(&[input]).unwrap();
+    assert!(all[3].equal(&some[0]) && all[0].equal(&some[1]));
+    let err = TfliteModel::load(&path, Device::Cpu)
+        .unwrap()
+        .keep_outputs(&[7])
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("has 5 outputs"), "{err}");
+}

@@ -18,6 +18,8 @@ struct Summary {
     without_person: u64,
     with_several_people: u64,
     confidence_sum: f64,
+    /// Decoding, detection and writing, from the first frame to the last.
+    seconds: f64,
 }
 
 impl Summary {
@@ -44,6 +46,7 @@ impl Summary {
 pub fn run(args: PoseArgs) -> Result<()> {
     super::require_exists(&args.input, "input")?;
     let device = args.device.resolve()?;
+    dancenow_nn::set_cpu_threads(args.threads);
     let models = crate::assets::mediapipe_models()?;
     let mut source = FrameSource::open(&args.input, args.fps)?;
     let info = source.info();
@@ -81,6 +84,7 @@ pub fn run(args: PoseArgs) -> Result<()> {
     let figure = StickFigure::for_height(info.height);
 
     let mut summary = Summary::default();
+    let start = std::time::Instant::now();
     let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
     for (index, image) in source.by_ref().enumerate() {
         let mut image =
@@ -103,6 +107,7 @@ pub fn run(args: PoseArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    summary.seconds = start.elapsed().as_secs_f64();
     if let (Some(sink), Some(path)) = (preview, &args.preview) {
         sink.finish()
             .with_context(|| format!("finishing {}", path.display()))?;
@@ -128,6 +133,11 @@ fn report(s: &Summary, output: &std::path::Path) {
     println!("frames with a person: {with_person}");
     println!("frames with nobody:   {}", s.without_person);
     println!("mean body confidence: {mean_confidence:.3}");
+    println!(
+        "time:                 {:.2} s ({:.1} fps)",
+        s.seconds,
+        s.frames as f64 / s.seconds.max(1e-9)
+    );
     if s.with_several_people > 0 {
         println!(
             "frames with several people: {} (one person is followed: the largest at the start)",

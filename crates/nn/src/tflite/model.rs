@@ -107,6 +107,41 @@ impl TfliteModel {
         &self.name
     }
 
+    /// Keeps only the outputs at these positions (in this order), and skips every
+    /// operator that only feeds the others: BlazePose's landmark model, for one, spends
+    /// a fifth of its time on a segmentation mask that pose detection never reads.
+    pub fn keep_outputs(mut self, positions: &[usize]) -> Result<Self> {
+        let outputs = positions
+            .iter()
+            .map(|&p| {
+                self.def.outputs.get(p).copied().ok_or_else(|| {
+                    TfliteError::Input(format!(
+                        "{} has {} outputs, not {}",
+                        self.name,
+                        self.def.outputs.len(),
+                        p + 1
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let mut needed = vec![false; self.def.tensors.len()];
+        for &o in &outputs {
+            needed[o] = true;
+        }
+        // Operators come in execution order, so one backward sweep finds every producer.
+        for (op, step) in self.def.operators.iter().zip(self.steps.iter_mut()).rev() {
+            if op.outputs.iter().any(|&o| needed[o]) {
+                for &i in op.inputs.iter().flatten() {
+                    needed[i] = true;
+                }
+            } else {
+                *step = None;
+            }
+        }
+        self.def.outputs = outputs;
+        Ok(self)
+    }
+
     /// Shapes of the inputs, NHWC for images.
     pub fn input_shapes(&self) -> Vec<Vec<i64>> {
         self.def
