@@ -230,3 +230,36 @@ fn tracked_hands_stay_on_the_wrists_through_a_real_video() {
         "the right hand was found in {right_hands} of {frames} frames"
     );
 }
+
+#[test]
+fn a_model_file_of_the_wrong_kind_is_refused_by_name() {
+    // The hand model where the body landmark model should be: it loads as TFLite, but
+    // takes 224x224 images, not 256x256.
+    let dir = tempfile::tempdir().unwrap();
+    let models = deps().join("models/mediapipe");
+    std::fs::copy(
+        models.join("pose_detection.tflite"),
+        dir.path().join("pose_detection.tflite"),
+    )
+    .unwrap();
+    std::fs::copy(
+        models.join("hand_landmark_full.tflite"),
+        dir.path().join("pose_landmark_full.tflite"),
+    )
+    .unwrap();
+    let err = BlazePose::load(dir.path(), Device::Cpu)
+        .err()
+        .expect("the wrong model must be refused")
+        .to_string();
+    assert!(
+        err.contains("pose_landmark_full") && err.contains("expected one [1, 256, 256, 3] image"),
+        "{err}"
+    );
+    // A missing model names its path.
+    std::fs::remove_file(dir.path().join("pose_detection.tflite")).unwrap();
+    let err = BlazePose::load(dir.path(), Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("pose_detection.tflite"), "{err}");
+}

@@ -69,7 +69,7 @@ impl TfliteModel {
                     constants[op.outputs[0]] = Some(densified(&def.tensors[source], device)?);
                     steps.push(None);
                 }
-                Op::Conv2d { .. } | Op::DepthwiseConv2d { .. } => {
+                Op::Conv2d { depthwise, .. } => {
                     let weight = op
                         .inputs
                         .get(1)
@@ -82,11 +82,12 @@ impl TfliteModel {
                                 op.op
                             ))
                         })?;
-                    let weight = match op.op {
-                        // [O, KH, KW, I] -> [O, I, KH, KW]
-                        Op::Conv2d { .. } => weight.permute([0, 3, 1, 2]),
+                    let weight = if *depthwise {
                         // [1, KH, KW, C*M] -> [C*M, 1, KH, KW]
-                        _ => weight.permute([3, 0, 1, 2]),
+                        weight.permute([3, 0, 1, 2])
+                    } else {
+                        // [O, KH, KW, I] -> [O, I, KH, KW]
+                        weight.permute([0, 3, 1, 2])
                     }
                     .contiguous();
                     steps.push(Some(Prepared::Conv { weight }));
@@ -260,37 +261,23 @@ impl TfliteModel {
                     stride,
                     dilation,
                     activation,
-                },
-                Prepared::Conv { weight },
-            ) => {
-                let spec = ConvSpec {
-                    padding: *padding,
-                    stride: *stride,
-                    dilation: *dilation,
-                    groups: 1,
-                };
-                ops::conv(&input(0)?, weight, optional_constant(2), &spec, *activation)?
-            }
-            (
-                Op::DepthwiseConv2d {
-                    padding,
-                    stride,
-                    dilation,
-                    activation,
+                    depthwise,
                 },
                 Prepared::Conv { weight },
             ) => {
                 let x = input(0)?;
-                let channels = *x
+                // Depthwise: one group per input channel (dimension 1 stored NCHW, 3 NHWC).
+                let channels = x
                     .tensor
                     .size()
                     .get(if x.nchw { 1 } else { 3 })
-                    .unwrap_or(&1);
+                    .copied()
+                    .unwrap_or(1);
                 let spec = ConvSpec {
                     padding: *padding,
                     stride: *stride,
                     dilation: *dilation,
-                    groups: channels,
+                    groups: if *depthwise { channels } else { 1 },
                 };
                 ops::conv(&x, weight, optional_constant(2), &spec, *activation)?
             }

@@ -92,17 +92,13 @@ pub enum Op {
     Mul {
         activation: Activation,
     },
+    /// CONV_2D, or DEPTHWISE_CONV_2D when `depthwise` (one group per input channel).
     Conv2d {
         padding: Padding,
         stride: [i64; 2],
         dilation: [i64; 2],
         activation: Activation,
-    },
-    DepthwiseConv2d {
-        padding: Padding,
-        stride: [i64; 2],
-        dilation: [i64; 2],
-        activation: Activation,
+        depthwise: bool,
     },
     MaxPool2d {
         padding: Padding,
@@ -433,12 +429,14 @@ fn operator(code: i32, custom: Option<&str>, options: Option<Table>) -> Result<O
             stride: [opt(2, 1)?.into(), opt(1, 1)?.into()],
             activation: activation(opt_i8(3)?)?,
             dilation: [opt(5, 1)?.into(), opt(4, 1)?.into()],
+            depthwise: false,
         },
-        code::DEPTHWISE_CONV_2D => Op::DepthwiseConv2d {
+        code::DEPTHWISE_CONV_2D => Op::Conv2d {
             padding: padding(opt_i8(0)?),
             stride: [opt(2, 1)?.into(), opt(1, 1)?.into()],
             activation: activation(opt_i8(4)?)?,
             dilation: [opt(6, 1)?.into(), opt(5, 1)?.into()],
+            depthwise: true,
         },
         code::MAX_POOL_2D => Op::MaxPool2d {
             padding: padding(opt_i8(0)?),
