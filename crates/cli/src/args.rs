@@ -67,6 +67,9 @@ pub struct PoseArgs {
     /// Also detect the 70 face points.
     #[arg(long)]
     pub face: bool,
+    /// Follow the person nearest to this pixel in the first frame (default: the largest).
+    #[arg(long, value_name = "X,Y", value_parser = parse_point)]
+    pub person_at: Option<(f32, f32)>,
     /// CPU threads for the models (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -129,6 +132,19 @@ pub struct DeviceArgs {
 
 /// The largest image side the commands accept: well past 8K, short of exhausting memory.
 pub const MAX_SIDE: u32 = 16_384;
+
+fn parse_point(s: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("expected X,Y in pixels such as 640,360, got {s:?}");
+    let (x, y) = s.split_once(',').ok_or_else(bad)?;
+    let (x, y): (f32, f32) = (
+        x.trim().parse().map_err(|_| bad())?,
+        y.trim().parse().map_err(|_| bad())?,
+    );
+    if !(x.is_finite() && y.is_finite()) {
+        return Err(bad());
+    }
+    Ok((x, y))
+}
 
 fn parse_fps(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {

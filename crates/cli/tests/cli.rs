@@ -343,3 +343,40 @@ fn pose_refuses_bad_inputs_clearly() {
     let stderr = fail(&["pose", s(&broken), "-o", s(&dir.path("out"))]);
     assert!(stderr.contains("broken.png"), "{stderr}");
 }
+
+#[test]
+fn pose_follows_the_person_the_user_points_at() {
+    let dir = TempDir::new();
+    // Two footballers: the photo, and below it the photo mirrored.
+    let messi = image::open(deps().join("samples/stills/messi5.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let mut both = RgbImage::new(548, 2 * 342);
+    image::imageops::replace(&mut both, &messi, 0, 0);
+    image::imageops::replace(&mut both, &image::imageops::flip_horizontal(&messi), 0, 342);
+    let photo = dir.path("two.png");
+    both.save(&photo).unwrap();
+    let nose_y = |extra: &[&str]| {
+        let out = dir.path("two.poses");
+        let stdout = succeed(
+            &[
+                &["pose", s(&photo), "-o", s(&out), "--device", "cpu"],
+                extra,
+            ]
+            .concat(),
+        );
+        assert!(stdout.contains("frames with several people: 1"), "{stdout}");
+        openpose::read_sequence(&out, None).unwrap().frames[0].people[0].body[body::NOSE].y
+    };
+    assert!(nose_y(&["--person-at", "270,170"]) < 342.0);
+    assert!(nose_y(&["--person-at", "270,520"]) > 342.0);
+    let stderr = fail(&[
+        "pose",
+        s(&photo),
+        "-o",
+        s(&dir.path("x")),
+        "--person-at",
+        "middle",
+    ]);
+    assert!(stderr.contains("expected X,Y"), "{stderr}");
+}

@@ -96,6 +96,13 @@ impl Tracker {
         Ok(tracker)
     }
 
+    /// Follows, from the first frame, the person nearest to this point (in pixels) instead
+    /// of the largest.
+    pub fn start_near(mut self, x: f32, y: f32) -> Self {
+        self.last_centre = Some((x, y));
+        self
+    }
+
     /// Forgets the followed person (for a new video, or independent images).
     pub fn reset(&mut self) {
         self.roi = None;

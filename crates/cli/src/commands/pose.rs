@@ -55,6 +55,9 @@ pub fn run(args: PoseArgs) -> Result<()> {
         face: args.face,
     };
     let mut tracker = Tracker::load(&models, device, parts).context("loading the pose models")?;
+    if let Some((x, y)) = args.person_at {
+        tracker = tracker.start_near(x, y);
+    }
 
     let name = args
         .input
