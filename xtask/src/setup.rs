@@ -105,6 +105,7 @@ const MEDIAPIPE_MODELS: &[&str] = &[
     "mediapipe/modules/palm_detection/palm_detection_full.tflite",
     "mediapipe/modules/face_landmark/face_landmark.tflite",
     "mediapipe/modules/face_detection/face_detection_short_range.tflite",
+    "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
 ];
 
 /// Sample videos (DESIGN.md section 7): member of the wheel -> file under `samples/`.

@@ -1,8 +1,7 @@
-//! Hands from the body: a region from the body's wrist, index and pinky points (MediaPipe
-//! holistic's hand-from-pose rectangle), MediaPipe's 21-point hand landmark model, and a
-//! second pass on the region the first pass's landmarks give (MediaPipe's hand tracking
-//! rectangle). MediaPipe also runs a small re-crop network between the two; dancenow
-//! relies on the second landmark pass instead.
+//! Hands from the body, as MediaPipe holistic finds them: a rough region from the body's
+//! wrist, index and pinky points, a small re-crop network that finds the hand in it, the
+//! 21-point hand landmark model on the re-cropped region, and from then on the region
+//! the last frame's landmarks give (MediaPipe's hand tracking rectangle).
 
 use std::f32::consts::FRAC_PI_2;
 use std::path::Path;
@@ -15,10 +14,14 @@ use crate::roi::{rotation_towards, Roi};
 use crate::DetectError;
 
 pub const HAND_FILE: &str = "hand_landmark_full.tflite";
+pub const RECROP_FILE: &str = "hand_recrop.tflite";
 const HAND_INPUT: i64 = 224;
+const RECROP_INPUT: i64 = 256;
 pub const HAND_POINTS: usize = 21;
 /// MediaPipe's hand-from-pose rectangle: 2.7 times the wrist-to-middle box, moved 0.1 up.
 const FROM_POSE_SCALE: f32 = 2.7;
+/// The re-crop network's two points give the hand's centre and extent, pointing down.
+const RECROP_TARGET_ANGLE: f32 = -FRAC_PI_2;
 /// MediaPipe's hand tracking rectangle: twice the landmarks' box, moved 0.1 up.
 const FROM_LANDMARKS_SCALE: f32 = 2.0;
 const SHIFT_UP: f32 = -0.1;
@@ -41,6 +44,7 @@ pub struct HandLandmarks {
 
 pub struct HandModel {
     model: TfliteModel,
+    recrop: TfliteModel,
 }
 
 impl HandModel {
@@ -48,14 +52,15 @@ impl HandModel {
         // Landmarks and presence; not handedness or world landmarks.
         let model = TfliteModel::load(&models.join(HAND_FILE), device)?.keep_outputs(&[0, 1])?;
         crate::blazepose::expect_input(&model, HAND_INPUT)?;
-        Ok(Self { model })
+        let recrop = TfliteModel::load(&models.join(RECROP_FILE), device)?;
+        crate::blazepose::expect_input(&recrop, RECROP_INPUT)?;
+        Ok(Self { model, recrop })
     }
 
     /// The hand at the end of an arm. `previous` is the region this hand was tracked in
-    /// on the last frame: if the hand is still there (its wrist near the body's), one
-    /// model pass suffices. Otherwise the region comes from the body's wrist, pinky and
-    /// index points, and a second pass refines it. Returns the hand and the region to
-    /// track it in next.
+    /// on the last frame: if the hand is still there (its wrist near the body's), that
+    /// region serves. Otherwise the re-crop network finds the hand near the body's wrist,
+    /// pinky and index points. Returns the hand and the region to track it in next.
     pub fn track(
         &self,
         frame: &Frame,
@@ -76,21 +81,48 @@ impl HandModel {
             (2.0 * index.0 + pinky.0) / 3.0,
             (2.0 * index.1 + pinky.1) / 3.0,
         );
-        let roi = Roi {
+        let rough = Roi {
             cx: middle.0,
             cy: middle.1,
             size: 2.0 * distance(middle, wrist),
             rotation: rotation_towards(wrist, middle, FRAC_PI_2),
         }
         .transformed(0.0, SHIFT_UP, FROM_POSE_SCALE);
-        let Some(first) = self.landmarks(frame, &roi)? else {
+        let Some(roi) = self.recrop(frame, &rough)? else {
             return Ok(None);
         };
-        let hand = self
-            .landmarks(frame, &tracking_roi(&first))?
-            .unwrap_or(first);
+        let Some(hand) = self.landmarks(frame, &roi)? else {
+            return Ok(None);
+        };
         let next = tracking_roi(&hand);
         Ok(Some((hand, next)))
+    }
+
+    /// The re-crop network's region for the hand inside `rough`.
+    fn recrop(&self, frame: &Frame, rough: &Roi) -> Result<Option<Roi>, DetectError> {
+        if !(rough.size.is_finite() && rough.size > 1.0) {
+            return Ok(None);
+        }
+        let input = frame.crop(rough, RECROP_INPUT, (0.0, 1.0), Border::Replicate);
+        let outputs = self.recrop.forward(&[input])?;
+        let points = match outputs.as_slice() {
+            [p] if p.size() == [1, 1, 1, 4] => crate::blazepose::to_vec(p)?,
+            _ => {
+                return Err(DetectError::WrongModel(format!(
+                    "{RECROP_FILE} does not give two hand points"
+                )))
+            }
+        };
+        let size = RECROP_INPUT as f32;
+        let centre = rough.to_image(points[0] / size, points[1] / size);
+        let extent = rough.to_image(points[2] / size, points[3] / size);
+        let roi = Roi {
+            cx: centre.0,
+            cy: centre.1,
+            size: 2.0 * distance(centre, extent),
+            rotation: rotation_towards(centre, extent, RECROP_TARGET_ANGLE),
+        };
+        Ok(Some(roi.transformed(0.0, SHIFT_UP, 1.0)))
     }
 
     fn landmarks(&self, frame: &Frame, roi: &Roi) -> Result<Option<HandLandmarks>, DetectError> {

@@ -196,24 +196,21 @@ fn tracked_hands_stay_on_the_wrists_through_a_real_video() {
     let source =
         dancenow_media::FrameSource::open(&deps().join("samples/pose2sim/cam01.mp4"), None)
             .unwrap();
-    let mut tracker = Tracker::load(
-        &deps().join("models/mediapipe"),
-        Device::Cpu,
-        Parts {
-            hands: true,
-            face: false,
-        },
-    )
-    .unwrap();
-    let (mut right_hands, mut frames) = (0, 0);
-    for frame in source.take(40) {
+    let parts = Parts {
+        hands: true,
+        face: false,
+    };
+    let mut tracker = Tracker::load(&deps().join("models/mediapipe"), Device::Cpu, parts).unwrap();
+    let (mut found, mut frames) = ([0, 0], 0);
+    for frame in source {
         let person = tracker.next(&frame.unwrap()).unwrap().person.unwrap();
-        for (hand, wrist) in [
+        let sides = [
             (&person.left_hand, body::L_WRIST),
             (&person.right_hand, body::R_WRIST),
-        ] {
+        ];
+        for (side, (hand, wrist)) in sides.into_iter().enumerate() {
             if hand[0].is_present() {
-                right_hands += usize::from(wrist == body::R_WRIST);
+                found[side] += 1;
                 let gap = distance(hand[0], person.body[wrist]);
                 assert!(
                     gap < 40.0,
@@ -223,11 +220,17 @@ fn tracked_hands_stay_on_the_wrists_through_a_real_video() {
         }
         frames += 1;
     }
-    // The swinging right hand is in clear view; allow frames of motion blur. (The left
-    // hangs half hidden by the side and is mostly missed: see the detector's notes.)
+    // The right hand swings in clear view; the left hangs by the side, half hidden by
+    // the body for the first third of the clip. Seen: left 51, right 73 of 100.
     assert!(
-        right_hands >= 28,
-        "the right hand was found in {right_hands} of {frames} frames"
+        found[1] >= 65,
+        "the right hand was found in {} of {frames} frames",
+        found[1]
+    );
+    assert!(
+        found[0] >= 40,
+        "the left hand was found in {} of {frames} frames",
+        found[0]
     );
 }
 

@@ -162,3 +162,8 @@ fn keeping_some_outputs_gives_the_same_values_for_them() {
         .unwrap();
     assert!(err.to_string().contains("has 5 outputs"), "{err}");
 }
+
+#[test]
+fn hand_recrop_matches_the_reference_interpreter() {
+    check("hand_recrop");
+}

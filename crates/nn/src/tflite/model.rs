@@ -343,6 +343,20 @@ impl TfliteModel {
                 )?
             }
             (Op::Mean { keep_dims }, _) => ops::mean(&input(0)?, &ints(1)?, *keep_dims)?,
+            (
+                Op::StridedSlice {
+                    begin_mask,
+                    end_mask,
+                    shrink_axis_mask,
+                },
+                _,
+            ) => ops::strided_slice(
+                &input(0)?,
+                &ints(1)?,
+                &ints(2)?,
+                &ints(3)?,
+                [*begin_mask, *end_mask, *shrink_axis_mask],
+            )?,
             (Op::Dequantize, _) => map(&input(0)?, |t| t.to_kind(Kind::Float)),
             (op, _) => return Err(TfliteError::Unsupported(format!("{op:?} at run time"))),
         })

@@ -310,6 +310,49 @@ pub fn concat(values: &[&Value], axis: i64, activation: Activation) -> Result<Va
     )))
 }
 
+/// STRIDED_SLICE in TFLite's layout, with constant begin, end and strides.
+pub fn strided_slice(
+    x: &Value,
+    begin: &[i64],
+    end: &[i64],
+    strides: &[i64],
+    masks: [i32; 3],
+) -> Result<Value> {
+    let [begin_mask, end_mask, shrink_mask] = masks;
+    let mut t = x.to_logical();
+    let rank = t.dim();
+    if begin.len() != rank || end.len() != rank || strides.len() != rank {
+        return Err(TfliteError::Malformed(format!(
+            "STRIDED_SLICE of a rank-{rank} tensor with {} begins",
+            begin.len()
+        )));
+    }
+    let mut keep = Vec::new();
+    for d in 0..rank {
+        let bit = |mask: i32| mask & (1 << d) != 0;
+        let size = t.size()[d];
+        if strides[d] <= 0 {
+            return Err(TfliteError::Unsupported(
+                "STRIDED_SLICE with a non-positive stride".into(),
+            ));
+        }
+        let clamp = |i: i64| (if i < 0 { i + size } else { i }).clamp(0, size);
+        let start = if bit(begin_mask) { 0 } else { clamp(begin[d]) };
+        let stop = if bit(shrink_mask) {
+            start + 1
+        } else if bit(end_mask) {
+            size
+        } else {
+            clamp(end[d])
+        };
+        t = t.f_slice(d as i64, start, stop.max(start), strides[d])?;
+        if !bit(shrink_mask) {
+            keep.push(t.size()[d]);
+        }
+    }
+    Ok(Value::logical(t.reshape(&keep)))
+}
+
 /// RESHAPE of the tensor in TFLite's layout.
 pub fn reshape(x: &Value, shape: &[i64]) -> Result<Value> {
     Ok(Value::logical(

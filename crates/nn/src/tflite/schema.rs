@@ -130,6 +130,12 @@ pub enum Op {
     Mean {
         keep_dims: bool,
     },
+    /// Masks are TFLite's bit sets over dimensions.
+    StridedSlice {
+        begin_mask: i32,
+        end_mask: i32,
+        shrink_axis_mask: i32,
+    },
     Relu,
     Relu6,
     Dequantize,
@@ -170,6 +176,7 @@ mod code {
     pub const RESIZE_BILINEAR: i32 = 23;
     pub const PAD: i32 = 34;
     pub const MEAN: i32 = 40;
+    pub const STRIDED_SLICE: i32 = 45;
     pub const PRELU: i32 = 54;
     pub const DENSIFY: i32 = 124;
 
@@ -182,7 +189,6 @@ mod code {
             (39, "TRANSPOSE"),
             (41, "SUB"),
             (42, "DIV"),
-            (45, "STRIDED_SLICE"),
             (67, "TRANSPOSE_CONV"),
             (97, "RESIZE_NEAREST_NEIGHBOR"),
             (98, "LEAKY_RELU"),
@@ -468,6 +474,19 @@ fn operator(code: i32, custom: Option<&str>, options: Option<Table>) -> Result<O
         code::MEAN => Op::Mean {
             keep_dims: opt_bool(0)?,
         },
+        code::STRIDED_SLICE => {
+            // ellipsis_mask (2) and new_axis_mask (3) change the rank: not supported.
+            if opt(2, 0)? != 0 || opt(3, 0)? != 0 {
+                return Err(TfliteError::Unsupported(
+                    "STRIDED_SLICE with an ellipsis or new axis".into(),
+                ));
+            }
+            Op::StridedSlice {
+                begin_mask: opt(0, 0)?,
+                end_mask: opt(1, 0)?,
+                shrink_axis_mask: opt(4, 0)?,
+            }
+        }
         code::RELU => Op::Relu,
         code::RELU6 => Op::Relu6,
         code::DEQUANTIZE => Op::Dequantize,
