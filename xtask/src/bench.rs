@@ -8,6 +8,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::setup::Deps;
 
+/// Runs of each tool per measurement; the median is reported.
+const ROUNDS: usize = 3;
+
 /// MediaPipe's own pipeline, for comparison; pinned to the version whose models we read.
 const MEDIAPIPE: &[&str] = &["mediapipe==0.10.14", "numpy<2"];
 
@@ -59,19 +62,29 @@ fn pose(root: &Path, deps: &Deps) -> Result<()> {
             &threads,
         ];
         args.extend(flags);
-        let ours = fps(&output(Command::new(&dancenow).args(&args))?, "time:")?;
-        let theirs = fps(
-            &output(Command::new(&python).arg(&script).arg(&video).arg(mode))?,
-            "fps:",
-        )?;
+        // Alternate the two tools so that load from elsewhere hits both alike.
+        let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            ours.push(fps(&output(Command::new(&dancenow).args(&args))?, "time:")?);
+            theirs.push(fps(
+                &output(Command::new(&python).arg(&script).arg(&video).arg(mode))?,
+                "fps:",
+            )?);
+        }
+        let (ours, theirs) = (median(&mut ours), median(&mut theirs));
         println!(
             "{name:<18} {ours:>10.2} {theirs:>10.2} {:>8.2}",
             ours / theirs
         );
     }
     std::fs::remove_dir_all(&out).ok();
-    println!("ratio = dancenow / MediaPipe; above 1 means dancenow is faster.");
+    println!("median of {ROUNDS} alternating runs; ratio = dancenow / MediaPipe, above 1 means dancenow is faster.");
     Ok(())
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// The frame rate on the line starting with `label`: the last number on it.

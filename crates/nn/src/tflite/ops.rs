@@ -63,13 +63,14 @@ impl Value {
     }
 }
 
-pub fn activate(x: Tensor, activation: Activation) -> Tensor {
+/// A fused activation, in place: every caller passes a tensor it has just computed.
+pub fn activate(mut x: Tensor, activation: Activation) -> Tensor {
     match activation {
         Activation::None => x,
-        Activation::Relu => x.relu(),
-        Activation::ReluN1To1 => x.clamp(-1.0, 1.0),
-        Activation::Relu6 => x.clamp(0.0, 6.0),
-        Activation::Tanh => x.tanh(),
+        Activation::Relu => x.relu_(),
+        Activation::ReluN1To1 => x.clamp_(-1.0, 1.0),
+        Activation::Relu6 => x.clamp_(0.0, 6.0),
+        Activation::Tanh => x.tanh_(),
     }
 }
 
