@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use dancenow_detect::face::FaceModel;
+use dancenow_detect::hands::HandModel;
 use dancenow_detect::{BlazePose, Border, Frame};
 use dancenow_nn::tch::Device;
 
@@ -35,5 +37,35 @@ fn main() {
     });
     time("landmarks (crop + model)", 20, &mut || {
         let _ = model.landmarks(&frame, &roi).unwrap();
+    });
+    let models = deps.join("models/mediapipe");
+    let hands = HandModel::load(&models, Device::Cpu).unwrap();
+    let face = FaceModel::load(&models, Device::Cpu).unwrap();
+    let body = model.landmarks(&frame, &roi).unwrap().unwrap();
+    let p = |i: usize| (body.points[i].x, body.points[i].y);
+    let (_, hand_roi) = hands
+        .track(&frame, None, p(15), p(17), p(19))
+        .unwrap()
+        .unwrap();
+    time("hand from body (re-crop)", 20, &mut || {
+        let _ = hands.track(&frame, None, p(15), p(17), p(19)).unwrap();
+    });
+    time("hand tracked", 20, &mut || {
+        let _ = hands
+            .track(&frame, Some(hand_roi), p(15), p(17), p(19))
+            .unwrap();
+    });
+    let face_points: Vec<(f32, f32)> = (0..=10).map(p).collect();
+    let (_, face_roi) = face
+        .track(&frame, None, &face_points, p(5), p(2))
+        .unwrap()
+        .unwrap();
+    time("face from body (2 passes)", 20, &mut || {
+        let _ = face.track(&frame, None, &face_points, p(5), p(2)).unwrap();
+    });
+    time("face tracked", 20, &mut || {
+        let _ = face
+            .track(&frame, Some(face_roi), &face_points, p(5), p(2))
+            .unwrap();
     });
 }
