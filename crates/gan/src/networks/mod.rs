@@ -1,0 +1,14 @@
+//! One file per network, each mirroring its pix2pixHD namesake.
+
+mod global_generator;
+mod layers;
+mod local_enhancer;
+mod multiscale_discriminator;
+mod nlayer_discriminator;
+mod resnet_block;
+
+pub use global_generator::GlobalGenerator;
+pub use local_enhancer::LocalEnhancer;
+pub use multiscale_discriminator::MultiscaleDiscriminator;
+pub use nlayer_discriminator::NLayerDiscriminator;
+pub use resnet_block::ResnetBlock;
