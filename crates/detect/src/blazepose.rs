@@ -244,7 +244,7 @@ pub(crate) fn to_vec(t: &Tensor) -> Result<Vec<f32>, DetectError> {
     )?)
 }
 
-fn sigmoid(x: f32) -> f32 {
+pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())
 }
 

@@ -11,7 +11,7 @@ use dancenow_nn::tch::Device;
 use dancenow_nn::tflite::TfliteModel;
 
 use crate::crop::{Border, Frame};
-use crate::roi::{rotation_towards, Roi};
+use crate::roi::{distance, rotation_towards, Roi};
 use crate::DetectError;
 
 pub const FACE_FILE: &str = "face_landmark.tflite";
@@ -100,10 +100,7 @@ impl FaceModel {
         let nose = face_points[0];
         if let Some(roi) = previous {
             if let Some(mesh) = self.mesh(frame, &roi)? {
-                let tip = mesh.points[NOSE_TIP];
-                if ((tip.0 - nose.0).powi(2) + (tip.1 - nose.1).powi(2)).sqrt()
-                    < STILL_THERE * roi.size
-                {
+                if distance(mesh.points[NOSE_TIP], nose) < STILL_THERE * roi.size {
                     let next = tracking_roi(&mesh);
                     return Ok(Some((mesh, next)));
                 }
@@ -122,7 +119,7 @@ impl FaceModel {
     }
 
     fn mesh(&self, frame: &Frame, roi: &Roi) -> Result<Option<FaceMesh>, DetectError> {
-        if !(roi.size.is_finite() && roi.size > 1.0) {
+        if !roi.is_usable() {
             return Ok(None);
         }
         let input = frame.crop(roi, FACE_INPUT, (0.0, 1.0), Border::Zero);
@@ -137,7 +134,7 @@ impl FaceModel {
                 )))
             }
         };
-        let presence = 1.0 / (1.0 + (-flag.double_value(&[0, 0, 0, 0]) as f32).exp());
+        let presence = crate::blazepose::sigmoid(flag.double_value(&[0, 0, 0, 0]) as f32);
         if presence < MIN_FACE_PRESENCE {
             return Ok(None);
         }

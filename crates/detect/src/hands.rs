@@ -10,7 +10,7 @@ use dancenow_nn::tch::Device;
 use dancenow_nn::tflite::TfliteModel;
 
 use crate::crop::{Border, Frame};
-use crate::roi::{rotation_towards, Roi};
+use crate::roi::{distance, rotation_towards, Roi};
 use crate::DetectError;
 
 pub const HAND_FILE: &str = "hand_landmark_full.tflite";
@@ -100,7 +100,7 @@ impl HandModel {
 
     /// The re-crop network's region for the hand inside `rough`.
     fn recrop(&self, frame: &Frame, rough: &Roi) -> Result<Option<Roi>, DetectError> {
-        if !(rough.size.is_finite() && rough.size > 1.0) {
+        if !rough.is_usable() {
             return Ok(None);
         }
         let input = frame.crop(rough, RECROP_INPUT, (0.0, 1.0), Border::Replicate);
@@ -126,7 +126,7 @@ impl HandModel {
     }
 
     fn landmarks(&self, frame: &Frame, roi: &Roi) -> Result<Option<HandLandmarks>, DetectError> {
-        if !(roi.size.is_finite() && roi.size > 1.0) {
+        if !roi.is_usable() {
             return Ok(None);
         }
         let input = frame.crop(roi, HAND_INPUT, (0.0, 1.0), Border::Zero);
@@ -164,8 +164,4 @@ fn tracking_roi(hand: &HandLandmarks) -> Roi {
     Roi::around(&palm, rotation)
         .expect("palm points")
         .transformed(0.0, SHIFT_UP, FROM_LANDMARKS_SCALE)
-}
-
-fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
-    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }

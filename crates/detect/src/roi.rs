@@ -30,8 +30,7 @@ impl Roi {
     /// Centred on `centre`, twice as large as its distance to `scale_point`, turned so that
     /// `scale_point` is straight up, then enlarged by `scale` (MediaPipe: 1.25 for bodies).
     pub fn from_alignment(centre: (f32, f32), scale_point: (f32, f32), scale: f32) -> Self {
-        let (dx, dy) = (scale_point.0 - centre.0, scale_point.1 - centre.1);
-        let size = 2.0 * (dx * dx + dy * dy).sqrt() * scale;
+        let size = 2.0 * distance(centre, scale_point) * scale;
         Self {
             cx: centre.0,
             cy: centre.1,
@@ -77,6 +76,11 @@ impl Roi {
         }
     }
 
+    /// Whether a model can look at this region: a finite size of more than a pixel.
+    pub fn is_usable(&self) -> bool {
+        self.size.is_finite() && self.size > 1.0
+    }
+
     /// Where a point at (u, v) in the unit square of the ROI lies in the image.
     pub fn to_image(&self, u: f32, v: f32) -> (f32, f32) {
         let (x, y) = (u - 0.5, v - 0.5);
@@ -86,6 +90,11 @@ impl Roi {
             self.cy + self.size * (sin * x + cos * y),
         )
     }
+}
+
+/// The distance between two points.
+pub fn distance(a: (f32, f32), b: (f32, f32)) -> f32 {
+    ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }
 
 /// The rotation that turns the direction `from` -> `to` to `target` radians

@@ -106,8 +106,7 @@ impl Tracker {
     /// Forgets the followed person (for a new video, or independent images).
     pub fn reset(&mut self) {
         self.roi = None;
-        self.hand_rois = [None; 2];
-        self.face_roi = None;
+        self.forget_parts();
         self.last_centre = None;
     }
 
@@ -138,8 +137,7 @@ impl Tracker {
             Some(landmarks) => self.found(&frame, landmarks, Some(count)),
             None => {
                 self.roi = None;
-                self.hand_rois = [None; 2];
-                self.face_roi = None;
+                self.forget_parts();
                 Ok(FrameResult {
                     person: None,
                     landmarks: None,
@@ -147,6 +145,12 @@ impl Tracker {
                 })
             }
         }
+    }
+
+    /// Drops the hands' and face's tracking regions, so they are found afresh.
+    fn forget_parts(&mut self) {
+        self.hand_rois = [None; 2];
+        self.face_roi = None;
     }
 
     fn found(

@@ -330,6 +330,15 @@ pub fn read_sequence_info(dir: &Path) -> Result<Option<SequenceInfo>> {
 /// Reads a folder of OpenPose JSON files; `fallback` supplies the frame rate and size
 /// when the folder has no `sequence.json` (as folders written by OpenPose itself do not).
 pub fn read_sequence(dir: &Path, fallback: Option<SequenceInfo>) -> Result<PoseSequence> {
+    read_sequence_reporting(dir, fallback, |_, _| {})
+}
+
+/// [`read_sequence`], calling `progress(files read, files in all)` after each file.
+pub fn read_sequence_reporting(
+    dir: &Path,
+    fallback: Option<SequenceInfo>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<PoseSequence> {
     let files = frame_files(dir)?;
     let info = match read_sequence_info(dir)? {
         Some(info) => info,
@@ -339,7 +348,12 @@ pub fn read_sequence(dir: &Path, fallback: Option<SequenceInfo>) -> Result<PoseS
     };
     let frames = files
         .iter()
-        .map(|path| read_frame(path))
+        .enumerate()
+        .map(|(i, path)| {
+            let frame = read_frame(path);
+            progress(i + 1, files.len());
+            frame
+        })
         .collect::<Result<_>>()?;
     Ok(PoseSequence {
         fps: info.fps,

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{bail, Result};
 use dancenow_pose::openpose::{self, SequenceInfo};
-use dancenow_pose::PoseSequence;
+use dancenow_pose::{PoseError, PoseSequence};
 
 use crate::args::{Command, Size};
 
@@ -45,29 +45,19 @@ fn read_poses(
         width: s.width,
         height: s.height,
     });
-    let files = openpose::frame_files(dir)?;
-    let info = match openpose::read_sequence_info(dir)? {
-        Some(info) => info,
-        None => match fallback {
-            Some(info) => info,
-            None => bail!(
-                "{} has no sequence.json (OpenPose does not record the video's size); \
-                 give the frame size with {size_flag} WxH (and --fps)",
-                dir.display()
-            ),
-        },
-    };
-    let bar = crate::progress::bar(Some(files.len() as u64), "reading poses", "files");
-    let mut frames = Vec::with_capacity(files.len());
-    for path in &files {
-        frames.push(openpose::read_frame(path)?);
-        bar.inc(1);
-    }
+    // The length is known once the folder is listed; the first report sets it.
+    let bar = crate::progress::bar(Some(0), "reading poses", "files");
+    let read = openpose::read_sequence_reporting(dir, fallback, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
     bar.finish_and_clear();
-    Ok(PoseSequence {
-        fps: info.fps,
-        width: info.width,
-        height: info.height,
-        frames,
-    })
+    match read {
+        Err(PoseError::NoSequenceInfo { .. }) => bail!(
+            "{} has no sequence.json (OpenPose does not record the video's size); \
+             give the frame size with {size_flag} WxH (and --fps)",
+            dir.display()
+        ),
+        read => Ok(read?),
+    }
 }
