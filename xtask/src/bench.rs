@@ -1,7 +1,7 @@
 //! `cargo xtask bench`: dancenow side by side with the reference implementation, in one
 //! run on the same machine, reported as ratios (the machine is shared and noisy).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
@@ -28,7 +28,8 @@ pub fn run(root: &Path, deps: &Deps, target: Target) -> Result<()> {
 
 fn pose(root: &Path, deps: &Deps) -> Result<()> {
     crate::cargo(root, &["build", "--release", "--package", "dancenow-cli"])?;
-    let python = mediapipe_python(deps)?;
+    let python =
+        crate::setup::python_env(&deps.root().join("bench-venv"), "mediapipe, cv2", MEDIAPIPE)?;
     let video = deps.sample("sports2d/demo.mp4");
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -110,33 +111,6 @@ fn output(command: &mut Command) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// A virtual environment with MediaPipe, made once under `.deps/`.
-fn mediapipe_python(deps: &Deps) -> Result<PathBuf> {
-    let venv = deps.root().join("bench-venv");
-    let python = venv.join("bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import mediapipe, cv2"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        eprintln!(
-            "bench: installing MediaPipe 0.10.14 into {}",
-            venv.display()
-        );
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()?;
-        anyhow::ensure!(status.success(), "creating {}", venv.display());
-        let status = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(MEDIAPIPE)
-            .status()?;
-        anyhow::ensure!(status.success(), "installing {}", MEDIAPIPE.join(" "));
-    }
-    Ok(python)
 }
 
 #[cfg(test)]

