@@ -157,9 +157,7 @@ impl ImageFolderWriter {
 /// Saves in the format the extension names (PNG or JPEG), complete or not at all.
 pub(crate) fn save_atomically(frame: &RgbImage, path: &Path) -> Result<()> {
     let format = ImageFormat::from_path(path).unwrap_or(ImageFormat::Png);
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
+    let partial = partial_path(path);
     frame
         .save_with_format(&partial, format)
         .map_err(|source| MediaError::Image {
@@ -167,6 +165,13 @@ pub(crate) fn save_atomically(frame: &RgbImage, path: &Path) -> Result<()> {
             source,
         })?;
     std::fs::rename(&partial, path).map_err(MediaError::io(path))
+}
+
+/// Where a file is written before it is renamed into place: `NAME.partial`.
+pub(crate) fn partial_path(path: &Path) -> PathBuf {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    PathBuf::from(partial)
 }
 
 pub(crate) fn is_image(path: &Path) -> bool {

@@ -176,9 +176,7 @@ impl VideoWriter {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(MediaError::io(parent))?;
         }
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
+        let partial = crate::folder::partial_path(path);
         let size = format!("{width}x{height}");
         let (rate, crf) = (format!("{fps}"), crf.to_string());
         let args: Vec<&std::ffi::OsStr> = vec![
