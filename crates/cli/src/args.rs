@@ -35,8 +35,113 @@ pub enum Command {
     Render(RenderArgs),
     /// Scale and move a source dancer's poses to a target person's size and ground line.
     Normalize(NormalizeArgs),
+    /// Make training data of a target person: cropped frames, stick figures, poses, split.
+    Prepare(PrepareArgs),
+    /// Train a model of the target person on a prepared dataset.
+    Train(TrainArgs),
+    /// Make the target person of a model dance as the source video's dancer does.
+    Transfer(TransferArgs),
     /// Show the tensor engine and check that the chosen device computes.
     Device(DeviceArgs),
+}
+
+/// How poses are detected when no OpenPose JSON is given.
+#[derive(Args, Clone)]
+pub struct DetectArgs {
+    /// Frame rate of an image folder (images carry none).
+    #[arg(long, value_parser = parse_fps)]
+    pub fps: Option<f64>,
+    /// Also detect the 21 points of each hand.
+    #[arg(long)]
+    pub hands: bool,
+    /// Also detect the 70 face points.
+    #[arg(long)]
+    pub face: bool,
+    /// Follow the person nearest to this pixel in the first frame (default: the largest).
+    #[arg(long, value_name = "X,Y", value_parser = parse_point)]
+    pub person_at: Option<(f32, f32)>,
+    /// CPU threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+#[derive(Args)]
+pub struct PrepareArgs {
+    /// The target person's video (or image folder).
+    pub input: PathBuf,
+    /// Output folder for the dataset.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Read the poses from this folder of OpenPose JSON instead of detecting them.
+    #[arg(long, value_name = "DIR")]
+    pub poses: Option<PathBuf>,
+    /// Training image size; the person is framed at this aspect ratio.
+    #[arg(long, value_name = "WxH", default_value = "256x256")]
+    pub size: Size,
+    /// Fraction of the frames, at the end of the video, held out for validation.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// A dataset folder made by `dancenow prepare`.
+    pub data: PathBuf,
+    /// The model folder: config.toml, checkpoints, samples, loss plot.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Network sizes and schedule: tiny (tests), small (CPU) or paper (GPU).
+    #[arg(long, default_value = "small")]
+    pub preset: dancenow_gan::Preset,
+    /// Training steps of each stage (default: the preset's).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Continue the model in OUTPUT from its checkpoints, with its config.toml.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only this stage: global or local.
+    #[arg(long)]
+    pub stage: Option<dancenow_gan::Stage>,
+    /// Stop (with a checkpoint) after this many minutes; --resume continues.
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Random seed of the initial weights and the frame order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// CPU threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+#[derive(Args)]
+pub struct TransferArgs {
+    /// The source dancer's video (or image folder).
+    pub source: PathBuf,
+    /// A model folder made by `dancenow train`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Output video (.mp4, .mkv...).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Read the source poses from this folder of OpenPose JSON instead of detecting them.
+    #[arg(long, value_name = "DIR")]
+    pub poses: Option<PathBuf>,
+    /// Write source | stick figure | output side by side, as in the paper's figures.
+    #[arg(long)]
+    pub side_by_side: bool,
+    /// Smooth the source keypoints first: none, median[:FRAMES] or gaussian[:SIGMA].
+    #[arg(long, default_value = "median:7")]
+    pub smooth: SmoothArg,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Args)]

@@ -1,7 +1,10 @@
-//! The networks' hyperparameters, named as pix2pixHD names them, with presets.
+//! The networks' hyperparameters, named as pix2pixHD names them, and the model
+//! folder's `config.toml`: networks, image size and training schedule, with presets.
+
+use serde::{Deserialize, Serialize};
 
 /// pix2pixHD's generator options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeneratorConfig {
     /// Channels in: the stick figure's 3, plus 3 for the previous frame with temporal
     /// smoothing.
@@ -62,7 +65,7 @@ impl GeneratorConfig {
 }
 
 /// pix2pixHD's multi-scale discriminator options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscriminatorConfig {
     pub input_nc: i64,
     /// Filters in the first layer.
@@ -82,5 +85,236 @@ impl Default for DiscriminatorConfig {
             n_layers: 3,
             num_d: 2,
         }
+    }
+}
+
+/// A training stage (DESIGN.md section 5): the global generator at the coarse size, then
+/// the local enhancer at full size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    Global,
+    Local,
+}
+
+impl Stage {
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Global => "global",
+            Stage::Local => "local",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Stage {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "global" => Ok(Stage::Global),
+            "local" => Ok(Stage::Local),
+            _ => Err(format!("unknown stage {s:?} (global or local)")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageConfig {
+    pub stage: Stage,
+    pub steps: u64,
+}
+
+/// How training runs: pix2pixHD's Adam settings and schedule, and how often to report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainingConfig {
+    pub seed: u64,
+    pub lr: f64,
+    pub beta1: f64,
+    pub beta2: f64,
+    /// Weight of the VGG loss relative to pix2pixHD's (1 = pix2pixHD; 0 turns it off).
+    pub vgg_weight: f64,
+    pub stages: Vec<StageConfig>,
+    pub sample_every: u64,
+    pub checkpoint_every: u64,
+}
+
+/// Everything that defines a model: `config.toml` in the model folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelConfig {
+    pub preset: String,
+    /// The output size, that of the training images.
+    pub width: u32,
+    pub height: u32,
+    pub generator: GeneratorConfig,
+    pub discriminator: DiscriminatorConfig,
+    pub training: TrainingConfig,
+}
+
+/// Named sizes: `tiny` for tests, `small` for CPUs, `paper` for GPUs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Tiny,
+    Small,
+    Paper,
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tiny" => Ok(Preset::Tiny),
+            "small" => Ok(Preset::Small),
+            "paper" => Ok(Preset::Paper),
+            _ => Err(format!("unknown preset {s:?} (tiny, small or paper)")),
+        }
+    }
+}
+
+impl Preset {
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Tiny => "tiny",
+            Preset::Small => "small",
+            Preset::Paper => "paper",
+        }
+    }
+
+    /// The preset's model for images of `width` x `height`.
+    pub fn config(self, width: u32, height: u32) -> ModelConfig {
+        let stage = |stage, steps| StageConfig { stage, steps };
+        let (generator, discriminator, stages) = match self {
+            Preset::Tiny => (
+                GeneratorConfig::tiny(),
+                DiscriminatorConfig {
+                    ndf: 8,
+                    n_layers: 2,
+                    num_d: 1,
+                    ..DiscriminatorConfig::default()
+                },
+                vec![stage(Stage::Global, 300)],
+            ),
+            Preset::Small => (
+                GeneratorConfig {
+                    n_local_enhancers: 1,
+                    ..GeneratorConfig::small()
+                },
+                DiscriminatorConfig {
+                    ndf: 32,
+                    ..DiscriminatorConfig::default()
+                },
+                vec![stage(Stage::Global, 3000), stage(Stage::Local, 2000)],
+            ),
+            Preset::Paper => (
+                GeneratorConfig {
+                    n_local_enhancers: 1,
+                    ..GeneratorConfig::paper()
+                },
+                DiscriminatorConfig::default(),
+                vec![stage(Stage::Global, 100_000), stage(Stage::Local, 50_000)],
+            ),
+        };
+        ModelConfig {
+            preset: self.name().into(),
+            width,
+            height,
+            generator,
+            discriminator,
+            training: TrainingConfig {
+                seed: 0,
+                lr: 2e-4,
+                beta1: 0.5,
+                beta2: 0.999,
+                vgg_weight: 1.0,
+                stages,
+                sample_every: if self == Preset::Tiny { 100 } else { 200 },
+                checkpoint_every: if self == Preset::Tiny { 100 } else { 500 },
+            },
+        }
+    }
+}
+
+impl ModelConfig {
+    /// Each stage's image size: the global stage works at the output size halved once
+    /// per local enhancer (when the schedule has a local stage).
+    pub fn stage_size(&self, stage: Stage) -> (u32, u32) {
+        let shift = match stage {
+            Stage::Global if self.has_stage(Stage::Local) => self.generator.n_local_enhancers,
+            _ => 0,
+        };
+        (self.width >> shift, self.height >> shift)
+    }
+
+    pub fn has_stage(&self, stage: Stage) -> bool {
+        self.training.stages.iter().any(|s| s.stage == stage)
+    }
+
+    /// The generator options of a stage: the global stage before a local one has the
+    /// local enhancer's inner width (ngf doubled per enhancer) and no enhancer itself.
+    pub fn stage_generator(&self, stage: Stage) -> GeneratorConfig {
+        match stage {
+            Stage::Global if self.has_stage(Stage::Local) => GeneratorConfig {
+                ngf: self.generator.ngf << self.generator.n_local_enhancers,
+                n_local_enhancers: 0,
+                ..self.generator
+            },
+            Stage::Global => GeneratorConfig {
+                n_local_enhancers: 0,
+                ..self.generator
+            },
+            Stage::Local => GeneratorConfig {
+                n_local_enhancers: self.generator.n_local_enhancers.max(1),
+                ..self.generator
+            },
+        }
+    }
+
+    /// Checks what a config file could get wrong: sizes the networks cannot take, an
+    /// empty schedule, rates out of range.
+    pub fn validate(&self) -> Result<(), String> {
+        let g = &self.generator;
+        let factor = 1u32 << (g.n_downsampling + g.n_local_enhancers.max(0)) as u32;
+        if self.width == 0
+            || self.height == 0
+            || self.width % factor != 0
+            || self.height % factor != 0
+        {
+            return Err(format!(
+                "the image size {}x{} must be a multiple of {factor} for {} downsamplings and {} local enhancers",
+                self.width, self.height, g.n_downsampling, g.n_local_enhancers
+            ));
+        }
+        if g.ngf < 1
+            || g.n_downsampling < 0
+            || g.n_blocks < 0
+            || self.discriminator.ndf < 1
+            || self.discriminator.num_d < 1
+        {
+            return Err("the network sizes must be positive".into());
+        }
+        let t = &self.training;
+        if t.stages.is_empty() {
+            return Err("the schedule has no stages".into());
+        }
+        if t.stages.iter().any(|s| s.stage == Stage::Local) && g.n_local_enhancers < 1 {
+            return Err("a local stage needs n_local_enhancers >= 1".into());
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite())
+            || !(0.0..1.0).contains(&t.beta1)
+            || !(0.0..1.0).contains(&t.beta2)
+        {
+            return Err(format!(
+                "bad Adam settings: lr {}, betas {} {}",
+                t.lr, t.beta1, t.beta2
+            ));
+        }
+        if t.sample_every == 0 || t.checkpoint_every == 0 {
+            return Err("sample_every and checkpoint_every must be at least 1".into());
+        }
+        Ok(())
     }
 }

@@ -1,11 +1,22 @@
 //! pix2pixHD (Wang et al. 2018) on tch, as Everybody Dance Now uses it: the networks
-//! that turn pose stick figures into images of the target person.
-//!
-//! This crate holds the networks so far; losses, the trainer, checkpoints and inference
-//! come with the GAN issue.
+//! that turn pose stick figures into images of the target person, the training data
+//! folder, the trainer with its checkpoints, and inference.
 
+pub mod checkpoint;
 pub mod config;
+pub mod dataset;
+pub mod generator;
+pub mod images;
+pub mod inference;
 pub mod losses;
+pub mod model_dir;
 pub mod networks;
+mod optim;
+mod plot;
+pub mod train;
 
-pub use config::{DiscriminatorConfig, GeneratorConfig};
+pub use config::{DiscriminatorConfig, GeneratorConfig, ModelConfig, Preset, Stage};
+pub use dataset::{Dataset, DatasetError, DatasetWriter};
+pub use inference::Renderer;
+pub use model_dir::{ModelDir, Target};
+pub use train::{train, Event, Outcome, TrainError, TrainOptions};

@@ -4,6 +4,7 @@
 //!
 //! No tensors here: everything is plain geometry on plain structs.
 
+pub mod crop;
 mod error;
 pub mod face_box;
 pub mod keypoints;
@@ -12,6 +13,7 @@ pub mod openpose;
 pub mod render;
 pub mod smooth;
 
+pub use crop::CropWindow;
 pub use error::{PoseError, Result};
 pub use face_box::FaceBox;
 pub use keypoints::{body, Frame, Keypoint, Person, PoseSequence};

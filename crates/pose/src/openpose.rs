@@ -235,6 +235,12 @@ pub fn write_sequence(dir: &Path, name: &str, sequence: &PoseSequence) -> Result
     Ok(())
 }
 
+/// Writes `sequence.json`: the video's rate and size, which OpenPose's files lack.
+pub fn write_sequence_info(dir: &Path, info: &SequenceInfo) -> Result<()> {
+    let text = serde_json::to_string_pretty(info).expect("plain numbers serialize");
+    write_atomically(&dir.join(SEQUENCE_FILE), text.as_bytes())
+}
+
 /// Writes frames one at a time, so a long video's poses never sit in memory together.
 pub struct SequenceWriter {
     dir: PathBuf,
@@ -256,8 +262,7 @@ impl SequenceWriter {
             Err(PoseError::NoFrames { .. }) => {}
             Err(e) => return Err(e),
         }
-        let text = serde_json::to_string_pretty(&info).expect("plain numbers serialize");
-        write_atomically(&dir.join(SEQUENCE_FILE), text.as_bytes())?;
+        write_sequence_info(dir, &info)?;
         Ok(Self {
             dir: dir.to_path_buf(),
             name: name.to_string(),

@@ -3,8 +3,12 @@
 mod device;
 mod normalize;
 mod pose;
+mod prepare;
 mod probe;
 mod render;
+mod track;
+mod train;
+mod transfer;
 
 use std::path::Path;
 
@@ -20,6 +24,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Pose(args) => pose::run(args),
         Command::Render(args) => render::run(args),
         Command::Normalize(args) => normalize::run(args),
+        Command::Prepare(args) => prepare::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Transfer(args) => transfer::run(args),
         Command::Device(args) => device::run(args),
     }
 }

@@ -1,0 +1,92 @@
+//! A video's person track for `prepare` and `transfer`: detected here, or read from a
+//! folder of OpenPose JSON the user brings.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use dancenow_detect::{Parts, Tracker};
+use dancenow_media::FrameSource;
+use dancenow_pose::Person;
+
+use crate::args::DetectArgs;
+
+/// One person per frame, and which frames showed several people.
+pub struct Track {
+    pub fps: f64,
+    pub width: u32,
+    pub height: u32,
+    pub people: Vec<Option<Person>>,
+    pub several: Vec<bool>,
+}
+
+impl Track {
+    /// The poses of `input`: from `poses` (OpenPose JSON) when given, else detected.
+    pub fn of(input: &Path, poses: Option<&Path>, detect: &DetectArgs) -> Result<Self> {
+        let source = FrameSource::open(input, detect.fps)
+            .with_context(|| format!("opening {}", input.display()))?;
+        let info = source.info();
+        let track = match poses {
+            Some(dir) => {
+                super::require_exists(dir, "pose folder")?;
+                let size = Some(crate::args::Size {
+                    width: info.width,
+                    height: info.height,
+                });
+                let sequence = super::read_poses(dir, size, Some(info.fps), "--size")?;
+                Self {
+                    fps: info.fps,
+                    width: info.width,
+                    height: info.height,
+                    several: sequence.frames.iter().map(|f| f.people.len() > 1).collect(),
+                    people: sequence.first_person_track(),
+                }
+            }
+            None => Self::detect(source, detect)?,
+        };
+        if let Some(count) = info.frame_count {
+            if track.people.len() as u64 != count {
+                tracing::warn!(
+                    "{} has {count} frames but {} poses",
+                    input.display(),
+                    track.people.len()
+                );
+            }
+        }
+        Ok(track)
+    }
+
+    fn detect(mut source: FrameSource, args: &DetectArgs) -> Result<Self> {
+        let device = args.device.resolve()?;
+        dancenow_nn::set_cpu_threads(args.threads);
+        let info = source.info();
+        let parts = Parts {
+            hands: args.hands,
+            face: args.face,
+        };
+        let models = crate::assets::mediapipe_models()?;
+        let mut tracker =
+            Tracker::load(&models, device, parts).context("loading the pose models")?;
+        if let Some((x, y)) = args.person_at {
+            tracker = tracker.start_near(x, y);
+        }
+        let (mut people, mut several) = (Vec::new(), Vec::new());
+        let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
+        for (index, image) in source.by_ref().enumerate() {
+            let image = image.with_context(|| format!("reading frame {index}"))?;
+            let result = tracker
+                .next(&image)
+                .with_context(|| format!("detecting the pose in frame {index}"))?;
+            several.push(result.detected_people.is_some_and(|n| n > 1));
+            people.push(result.person);
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        Ok(Self {
+            fps: info.fps,
+            width: info.width,
+            height: info.height,
+            people,
+            several,
+        })
+    }
+}

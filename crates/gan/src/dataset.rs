@@ -1,0 +1,288 @@
+//! The training data folder that `dancenow prepare` writes and `train` reads, in an open
+//! layout any tool can write:
+//!
+//! ```text
+//! DATA/dataset.json                  what follows, the crop, the statistics, the split
+//! DATA/images/000042.png             video frame 42, cropped around the person, scaled
+//! DATA/figures/000042.png            its stick figure, same size
+//! DATA/poses/frame_000000000042_keypoints.json
+//!                                    its pose in OpenPose JSON, in the crop's pixels
+//! ```
+//!
+//! Frames with nobody or with several people are left out (and listed as skipped).
+
+use std::path::{Path, PathBuf};
+
+use dancenow_nn::tch::{Device, Tensor};
+use dancenow_pose::normalize::VideoStats;
+use dancenow_pose::openpose::{self, SequenceInfo};
+use dancenow_pose::{CropWindow, FaceBox, Frame, Person, PoseError};
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::images::to_tensor;
+
+pub const DATASET_FILE: &str = "dataset.json";
+pub const FORMAT: &str = "dancenow-dataset/1";
+pub const IMAGES_DIR: &str = "images";
+pub const FIGURES_DIR: &str = "figures";
+pub const POSES_DIR: &str = "poses";
+/// The video name in the pose files' OpenPose names.
+const POSE_NAME: &str = "frame";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a dancenow dataset ({problem}); make one with `dancenow prepare`")]
+    Invalid { path: PathBuf, problem: String },
+    #[error("{path}: cannot read the image ({source})")]
+    Image {
+        path: PathBuf,
+        source: image::ImageError,
+    },
+    #[error(transparent)]
+    Pose(#[from] PoseError),
+    #[error("{path}: the image is {got:?}, the dataset's size is {expected:?}")]
+    ImageSize {
+        path: PathBuf,
+        got: (u32, u32),
+        expected: (u32, u32),
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Split {
+    Train,
+    Val,
+}
+
+/// One kept video frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameEntry {
+    /// The frame's number in the video, from 0.
+    pub index: usize,
+    pub split: Split,
+    /// The face box in the crop's pixels, when the face is seen.
+    pub face: Option<FaceBox>,
+}
+
+/// Everything `dataset.json` says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub format: String,
+    /// The video (or folder) the frames came from.
+    pub source: String,
+    pub fps: f64,
+    pub video_width: u32,
+    pub video_height: u32,
+    /// The images' size: the crop window's output size.
+    pub width: u32,
+    pub height: u32,
+    pub crop: CropWindow,
+    /// The target person's normalization statistics, in the crop's pixels.
+    pub stats: VideoStats,
+    pub frames: Vec<FrameEntry>,
+    pub skipped_without_person: Vec<usize>,
+    pub skipped_several_people: Vec<usize>,
+}
+
+/// One training example: stick figure and real frame, `[1, 3, H, W]` in [-1, 1].
+pub struct Example {
+    pub figure: Tensor,
+    pub real: Tensor,
+}
+
+/// Where each file of a dataset folder lives.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn info_path(&self) -> PathBuf {
+        self.root.join(DATASET_FILE)
+    }
+
+    pub fn image_path(&self, index: usize) -> PathBuf {
+        self.root
+            .join(IMAGES_DIR)
+            .join(format!("{}.png", frame_stem(index)))
+    }
+
+    pub fn figure_path(&self, index: usize) -> PathBuf {
+        self.root
+            .join(FIGURES_DIR)
+            .join(format!("{}.png", frame_stem(index)))
+    }
+
+    pub fn pose_path(&self, index: usize) -> PathBuf {
+        self.root
+            .join(POSES_DIR)
+            .join(openpose::frame_file_name(POSE_NAME, index))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub layout: Layout,
+    pub info: DatasetInfo,
+}
+
+pub fn frame_stem(index: usize) -> String {
+    format!("{index:06}")
+}
+
+impl Dataset {
+    /// Reads and checks `DATA/dataset.json`.
+    pub fn open(root: &Path) -> Result<Self, DatasetError> {
+        let layout = Layout::new(root);
+        let path = layout.info_path();
+        let invalid = |problem: String| DatasetError::Invalid {
+            path: path.clone(),
+            problem,
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let info: DatasetInfo =
+            serde_json::from_str(&text).map_err(|e| invalid(format!("bad JSON: {e}")))?;
+        if info.format != FORMAT {
+            return Err(invalid(format!(
+                "format {:?}, expected {FORMAT:?}",
+                info.format
+            )));
+        }
+        if info.width == 0 || info.height == 0 {
+            return Err(invalid("zero image size".into()));
+        }
+        let dataset = Self { layout, info };
+        if dataset.split(Split::Train).is_empty() {
+            return Err(invalid(
+                "no training frames (every frame had nobody or several people?)".into(),
+            ));
+        }
+        Ok(dataset)
+    }
+
+    pub fn split(&self, split: Split) -> Vec<&FrameEntry> {
+        self.info
+            .frames
+            .iter()
+            .filter(|f| f.split == split)
+            .collect()
+    }
+
+    /// The kept frame just before `entry` in the video, in the same split: the previous
+    /// frame of a temporal pair.
+    pub fn previous(&self, entry: &FrameEntry) -> Option<&FrameEntry> {
+        let at = self.info.frames.iter().position(|f| f == entry)?;
+        let prev = self.info.frames.get(at.checked_sub(1)?)?;
+        (prev.index + 1 == entry.index && prev.split == entry.split).then_some(prev)
+    }
+
+    pub fn load_image(&self, path: &Path) -> Result<RgbImage, DatasetError> {
+        let image = image::open(path)
+            .map_err(|source| DatasetError::Image {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .to_rgb8();
+        let expected = (self.info.width, self.info.height);
+        if image.dimensions() != expected {
+            return Err(DatasetError::ImageSize {
+                path: path.to_path_buf(),
+                got: image.dimensions(),
+                expected,
+            });
+        }
+        Ok(image)
+    }
+
+    pub fn example(&self, entry: &FrameEntry, device: Device) -> Result<Example, DatasetError> {
+        Ok(Example {
+            figure: to_tensor(
+                &self.load_image(&self.layout.figure_path(entry.index))?,
+                device,
+            ),
+            real: to_tensor(
+                &self.load_image(&self.layout.image_path(entry.index))?,
+                device,
+            ),
+        })
+    }
+}
+
+/// Writes a dataset folder frame by frame; `dataset.json` comes last, so a folder without
+/// it is an unfinished one.
+pub struct DatasetWriter {
+    layout: Layout,
+}
+
+impl DatasetWriter {
+    /// Creates the folders, removing an earlier dataset's frames and `dataset.json`.
+    pub fn create(root: &Path, sequence: SequenceInfo) -> Result<Self, DatasetError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| DatasetError::Io { path, source }
+        };
+        let layout = Layout::new(root);
+        std::fs::create_dir_all(root).map_err(io(root))?;
+        let info_path = layout.info_path();
+        if info_path.exists() {
+            std::fs::remove_file(&info_path).map_err(io(&info_path))?;
+        }
+        for dir in [IMAGES_DIR, FIGURES_DIR, POSES_DIR] {
+            let dir = root.join(dir);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
+            }
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        openpose::write_sequence_info(&root.join(POSES_DIR), &sequence)?;
+        Ok(Self { layout })
+    }
+
+    /// Writes video frame `index`: its cropped image, its stick figure and its pose.
+    pub fn write_frame(
+        &self,
+        index: usize,
+        image: &RgbImage,
+        figure: &RgbImage,
+        person: &Person,
+    ) -> Result<(), DatasetError> {
+        let l = &self.layout;
+        for (path, img) in [(l.image_path(index), image), (l.figure_path(index), figure)] {
+            img.save(&path)
+                .map_err(|source| DatasetError::Image { path, source })?;
+        }
+        let frame = Frame {
+            people: vec![person.clone()],
+        };
+        openpose::write_frame(&l.pose_path(index), &frame)?;
+        Ok(())
+    }
+
+    /// Writes `dataset.json`, which makes the folder a dataset, and opens it.
+    pub fn finish(self, mut info: DatasetInfo) -> Result<Dataset, DatasetError> {
+        info.format = FORMAT.into();
+        let text = serde_json::to_string_pretty(&info).expect("plain data serializes");
+        openpose::write_atomically(&self.layout.info_path(), text.as_bytes())?;
+        Dataset::open(self.layout.root())
+    }
+}

@@ -1,0 +1,41 @@
+//! The generator of a training stage in its own variable store: the global generator, or
+//! the local enhancer around it. Variable names agree between the two (`global.*`), so a
+//! local stage starts from the global stage's weights.
+
+use dancenow_nn::tch::nn::{Module, VarStore};
+use dancenow_nn::tch::{Device, Tensor};
+
+use crate::config::{ModelConfig, Stage};
+use crate::networks::{GlobalGenerator, LocalEnhancer};
+
+enum Network {
+    Global(GlobalGenerator),
+    Local(LocalEnhancer),
+}
+
+pub struct Generator {
+    pub vs: VarStore,
+    pub stage: Stage,
+    network: Network,
+}
+
+impl Generator {
+    pub fn new(config: &ModelConfig, stage: Stage, device: Device) -> Self {
+        let vs = VarStore::new(device);
+        let options = config.stage_generator(stage);
+        let network = match stage {
+            Stage::Global => {
+                Network::Global(GlobalGenerator::new(&(vs.root() / "global"), &options))
+            }
+            Stage::Local => Network::Local(LocalEnhancer::new(&vs.root(), &options)),
+        };
+        Self { vs, stage, network }
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Tensor {
+        match &self.network {
+            Network::Global(g) => g.forward(x),
+            Network::Local(g) => g.forward(x),
+        }
+    }
+}

@@ -1,0 +1,240 @@
+//! The model folder that `train` writes and `transfer` and `eval` read:
+//!
+//! ```text
+//! MODEL/config.toml                   networks, size and schedule (ModelConfig)
+//! MODEL/target.json                   the target person's normalization statistics
+//! MODEL/checkpoints/STAGE.safetensors generator, discriminator and optimizer state, step
+//! MODEL/losses.csv                    every step's losses
+//! MODEL/losses.png                    their plot
+//! MODEL/samples/STAGE_STEP.png        stick figure | generated | real, on fixed frames
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use dancenow_pose::normalize::VideoStats;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ModelConfig, Stage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelDirError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {problem}")]
+    Invalid { path: PathBuf, problem: String },
+}
+
+/// What `transfer` needs to know of the person the model was trained on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// The dataset the model was trained on.
+    pub dataset: String,
+    pub fps: f64,
+    /// In the model's pixels.
+    pub stats: VideoStats,
+}
+
+/// One training step's losses, as `losses.csv` holds them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LossRecord {
+    pub stage: Stage,
+    pub step: u64,
+    pub g_gan: f64,
+    pub g_feat: f64,
+    pub g_vgg: f64,
+    pub d_real: f64,
+    pub d_fake: f64,
+}
+
+impl LossRecord {
+    pub const HEADER: &'static str = "stage,step,g_gan,g_feat,g_vgg,d_real,d_fake";
+
+    pub fn g_total(&self) -> f64 {
+        self.g_gan + self.g_feat + self.g_vgg
+    }
+
+    pub fn d_total(&self) -> f64 {
+        0.5 * (self.d_real + self.d_fake)
+    }
+
+    /// The first non-finite loss, by name.
+    pub fn non_finite(&self) -> Option<(&'static str, f64)> {
+        [
+            ("G/GAN", self.g_gan),
+            ("G/feature matching", self.g_feat),
+            ("G/VGG", self.g_vgg),
+            ("D/real", self.d_real),
+            ("D/fake", self.d_fake),
+        ]
+        .into_iter()
+        .find(|(_, v)| !v.is_finite() || v.abs() > 1e6)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelDir {
+    root: PathBuf,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelDirError {
+    let path = path.to_path_buf();
+    move |source| ModelDirError::Io { path, source }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelDirError> {
+    dancenow_pose::openpose::write_atomically(path, bytes).map_err(|e| ModelDirError::Invalid {
+        path: path.to_path_buf(),
+        problem: e.to_string(),
+    })
+}
+
+impl ModelDir {
+    pub fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.root.join("config.toml")
+    }
+
+    pub fn target_path(&self) -> PathBuf {
+        self.root.join("target.json")
+    }
+
+    pub fn checkpoint_path(&self, stage: Stage) -> PathBuf {
+        self.root
+            .join("checkpoints")
+            .join(format!("{stage}.safetensors"))
+    }
+
+    pub fn losses_path(&self) -> PathBuf {
+        self.root.join("losses.csv")
+    }
+
+    pub fn plot_path(&self) -> PathBuf {
+        self.root.join("losses.png")
+    }
+
+    pub fn sample_path(&self, stage: Stage, step: u64) -> PathBuf {
+        self.root
+            .join("samples")
+            .join(format!("{stage}_{step:07}.png"))
+    }
+
+    pub fn create_dirs(&self) -> Result<(), ModelDirError> {
+        for dir in [self.root.join("checkpoints"), self.root.join("samples")] {
+            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        }
+        Ok(())
+    }
+
+    /// Starts a new model: its folders, `config.toml` and `target.json`.
+    pub fn initialize(&self, config: &ModelConfig, target: &Target) -> Result<(), ModelDirError> {
+        config
+            .validate()
+            .map_err(|problem| ModelDirError::Invalid {
+                path: self.config_path(),
+                problem,
+            })?;
+        self.create_dirs()?;
+        self.write_config(config)?;
+        self.write_target(target)
+    }
+
+    pub fn exists(&self) -> bool {
+        self.config_path().exists()
+    }
+
+    pub fn read_config(&self) -> Result<ModelConfig, ModelDirError> {
+        let path = self.config_path();
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let config: ModelConfig = toml::from_str(&text).map_err(|e| ModelDirError::Invalid {
+            path: path.clone(),
+            problem: e.to_string(),
+        })?;
+        config
+            .validate()
+            .map_err(|problem| ModelDirError::Invalid {
+                path: path.clone(),
+                problem,
+            })?;
+        Ok(config)
+    }
+
+    pub fn write_config(&self, config: &ModelConfig) -> Result<(), ModelDirError> {
+        let text = toml::to_string_pretty(config).expect("plain data serializes");
+        write_atomically(&self.config_path(), text.as_bytes())
+    }
+
+    pub fn read_target(&self) -> Result<Target, ModelDirError> {
+        let path = self.target_path();
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        serde_json::from_str(&text).map_err(|e| ModelDirError::Invalid {
+            path,
+            problem: e.to_string(),
+        })
+    }
+
+    pub fn write_target(&self, target: &Target) -> Result<(), ModelDirError> {
+        let text = serde_json::to_string_pretty(target).expect("plain data serializes");
+        write_atomically(&self.target_path(), text.as_bytes())
+    }
+
+    /// The losses written so far (none when the file is absent).
+    pub fn read_losses(&self) -> Result<Vec<LossRecord>, ModelDirError> {
+        let path = self.losses_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let invalid = |line: usize, problem: String| ModelDirError::Invalid {
+            path: path.clone(),
+            problem: format!("line {}: {problem}", line + 1),
+        };
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            if fields.len() != 7 {
+                return Err(invalid(i, format!("{} fields, expected 7", fields.len())));
+            }
+            let stage = fields[0].parse().map_err(|e| invalid(i, e))?;
+            let num = |k: usize| {
+                fields[k]
+                    .parse::<f64>()
+                    .map_err(|e| invalid(i, format!("{}: {e}", fields[k])))
+            };
+            out.push(LossRecord {
+                stage,
+                step: fields[1].parse().map_err(|e| invalid(i, format!("{e}")))?,
+                g_gan: num(2)?,
+                g_feat: num(3)?,
+                g_vgg: num(4)?,
+                d_real: num(5)?,
+                d_fake: num(6)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub fn write_losses(&self, records: &[LossRecord]) -> Result<(), ModelDirError> {
+        let mut text = String::from(LossRecord::HEADER);
+        text.push('\n');
+        for r in records {
+            text.push_str(&format!(
+                "{},{},{},{},{},{},{}\n",
+                r.stage, r.step, r.g_gan, r.g_feat, r.g_vgg, r.d_real, r.d_fake
+            ));
+        }
+        write_atomically(&self.losses_path(), text.as_bytes())
+    }
+}

@@ -1,0 +1,92 @@
+//! Adam as `torch.optim.Adam` computes it, with its state in plain named tensors so a
+//! checkpoint can hold it and a resumed run continues exactly (tch's optimizer keeps its
+//! moments out of reach).
+
+use dancenow_nn::tch::{self, nn::VarStore, Kind, Tensor};
+
+const EPS: f64 = 1e-8;
+
+pub struct Adam {
+    beta1: f64,
+    beta2: f64,
+    /// Updates made so far.
+    steps: i64,
+    /// Sorted by name, so the order is the same in every run.
+    params: Vec<(String, Tensor)>,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+}
+
+impl Adam {
+    /// An optimizer over every trainable variable of `vs`.
+    pub fn new(vs: &VarStore, beta1: f64, beta2: f64) -> Self {
+        let mut params: Vec<(String, Tensor)> = vs
+            .variables()
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .collect();
+        params.sort_by(|a, b| a.0.cmp(&b.0));
+        let zeros = |p: &Vec<(String, Tensor)>| p.iter().map(|(_, t)| t.zeros_like()).collect();
+        Self {
+            beta1,
+            beta2,
+            steps: 0,
+            m: zeros(&params),
+            v: zeros(&params),
+            params,
+        }
+    }
+
+    pub fn zero_grad(&mut self) {
+        for (_, p) in &mut self.params {
+            p.zero_grad();
+        }
+    }
+
+    /// One update with learning rate `lr` from the gradients the last backward left.
+    pub fn step(&mut self, lr: f64) {
+        self.steps += 1;
+        let bias1 = 1.0 - self.beta1.powi(self.steps as i32);
+        let bias2_sqrt = (1.0 - self.beta2.powi(self.steps as i32)).sqrt();
+        tch::no_grad(|| {
+            for (((_, p), m), v) in self.params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let _ = m.lerp_(&g, 1.0 - self.beta1);
+                let _ = v.lerp_(&(&g * &g), 1.0 - self.beta2);
+                let denom = v.sqrt() / bias2_sqrt + EPS;
+                let _ = p
+                    .f_sub_(&(&*m / denom * (lr / bias1)))
+                    .expect("same shapes");
+            }
+        });
+    }
+
+    /// The state as named tensors: `steps`, `m.NAME`, `v.NAME`.
+    pub fn state(&self) -> Vec<(String, Tensor)> {
+        let mut out = vec![("steps".to_string(), Tensor::from(self.steps))];
+        for ((name, _), (m, v)) in self.params.iter().zip(self.m.iter().zip(&self.v)) {
+            out.push((format!("m.{name}"), m.shallow_clone()));
+            out.push((format!("v.{name}"), v.shallow_clone()));
+        }
+        out
+    }
+
+    /// Takes the state back from what [`Adam::state`] gave; `get` looks a name up.
+    pub fn load_state(
+        &mut self,
+        mut get: impl FnMut(&str, &Tensor) -> Result<Tensor, String>,
+    ) -> Result<(), String> {
+        let steps = get("steps", &Tensor::from(0i64))?;
+        self.steps = steps.int64_value(&[]);
+        tch::no_grad(|| {
+            for ((name, _), (m, v)) in self.params.iter().zip(self.m.iter_mut().zip(&mut self.v)) {
+                m.copy_(&get(&format!("m.{name}"), m)?.to_kind(Kind::Float));
+                v.copy_(&get(&format!("v.{name}"), v)?.to_kind(Kind::Float));
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,143 @@
+//! The loss plot that training keeps up to date: generator and discriminator losses over
+//! the steps of every stage, smoothed, on a log scale.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+
+use crate::model_dir::LossRecord;
+
+/// Where a sans-serif TrueType font may be (Debian's fonts-dejavu-core); the plot is
+/// drawn without labels when none is found.
+const FONT_PATHS: [&str; 2] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+];
+
+/// Registers a font with plotters once; whether one was found.
+fn font_available() -> bool {
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let from_env = std::env::var("DANCENOW_FONT").ok();
+        let candidates = from_env.iter().map(String::as_str).chain(FONT_PATHS);
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return true;
+                }
+            }
+        }
+        tracing::debug!("no TrueType font found: loss plots have no labels");
+        false
+    })
+}
+
+/// Mean over a trailing window, so the curves show trends rather than per-step noise.
+fn smooth(values: &[f64], window: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut sum = 0.0;
+    for (i, v) in values.iter().enumerate() {
+        sum += v;
+        if i >= window {
+            sum -= values[i - window];
+        }
+        out.push(sum / (i + 1).min(window) as f64);
+    }
+    out
+}
+
+/// Draws `records` (in training order) to a PNG at `path`.
+pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let labels = font_available();
+    let window = (records.len() / 50).clamp(1, 100);
+    let series: [(&str, RGBColor, Vec<f64>); 4] = [
+        (
+            "G adversarial",
+            RED,
+            records.iter().map(|r| r.g_gan).collect(),
+        ),
+        (
+            "G feature matching",
+            BLUE,
+            records.iter().map(|r| r.g_feat).collect(),
+        ),
+        ("G VGG", GREEN, records.iter().map(|r| r.g_vgg).collect()),
+        ("D", BLACK, records.iter().map(|r| r.d_total()).collect()),
+    ];
+    let series: Vec<(&str, RGBColor, Vec<f64>)> = series
+        .into_iter()
+        .map(|(n, c, v)| (n, c, smooth(&v, window)))
+        .filter(|(_, _, v)| v.iter().any(|x| *x > 0.0))
+        .collect();
+    let positive = series.iter().flat_map(|(_, _, v)| v).filter(|v| **v > 0.0);
+    let (lo, hi) = positive.fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    if lo > hi {
+        return Ok(());
+    }
+    // Drawn beside its place and renamed, so a viewer never sees half a plot.
+    let partial = path.with_extension("partial.png");
+    let result = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = BitMapBackend::new(&partial, (900, 500)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.margin(15);
+        if labels {
+            builder
+                .caption("training losses (smoothed)", ("sans-serif", 20))
+                .x_label_area_size(35)
+                .y_label_area_size(55);
+        }
+        let mut chart =
+            builder.build_cartesian_2d(0..records.len(), ((lo * 0.8)..(hi * 1.25)).log_scale())?;
+        let mut mesh = chart.configure_mesh();
+        if labels {
+            mesh.x_desc("step (all stages)").y_desc("loss");
+        } else {
+            mesh.disable_x_axis().disable_y_axis();
+        }
+        mesh.draw()?;
+        for (name, color, values) in &series {
+            let line = LineSeries::new(
+                values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v > 0.0)
+                    .map(|(i, v)| (i, *v)),
+                color,
+            );
+            let drawn = chart.draw_series(line)?;
+            if labels {
+                drawn
+                    .label(*name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            }
+        }
+        // Stage boundaries as grey vertical lines.
+        for i in 1..records.len() {
+            if records[i].stage != records[i - 1].stage {
+                chart.draw_series(LineSeries::new(
+                    [(i, lo * 0.8), (i, hi * 1.25)],
+                    RGBColor(160, 160, 160),
+                ))?;
+            }
+        }
+        if labels {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: cannot draw the loss plot: {e}", path.display()))
+}

@@ -1,0 +1,446 @@
+//! pix2pixHD training, stage by stage, with checkpoints that resume exactly.
+//!
+//! Exactness: the only randomness after initialisation is the order of the frames, and
+//! that is a function of the seed and the step. A checkpoint holds the weights, both
+//! optimizers' moments and the step, so training k steps, stopping and resuming gives
+//! the weights that training straight through gives.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use dancenow_nn::tch::nn::VarStore;
+use dancenow_nn::tch::{self, Device, Kind, Tensor};
+use image::{imageops, RgbImage};
+
+use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::config::{ModelConfig, Stage};
+use crate::dataset::{Dataset, DatasetError, Example, FrameEntry, Split};
+use crate::generator::Generator;
+use crate::images::to_image;
+use crate::losses;
+use crate::model_dir::{LossRecord, ModelDir, ModelDirError};
+use crate::networks::{MultiscaleDiscriminator, Vgg16, VggError};
+use crate::optim::Adam;
+
+/// Frames shown in each sample grid.
+const SAMPLE_FRAMES: usize = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Dataset(#[from] DatasetError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    #[error(transparent)]
+    ModelDir(#[from] ModelDirError),
+    #[error(transparent)]
+    Vgg(#[from] VggError),
+    #[error("{0}")]
+    Plan(String),
+    #[error("training diverged in the {stage} stage at step {step}: the {loss} loss is {value}; {kept}. Try a lower learning rate (training.lr in config.toml) and --resume")]
+    Diverged {
+        stage: Stage,
+        step: u64,
+        loss: &'static str,
+        value: f64,
+        kept: String,
+    },
+    #[error("{0}")]
+    Output(String),
+}
+
+/// What happens during training, for progress bars and logs.
+pub enum Event<'a> {
+    StageStarted {
+        stage: Stage,
+        step: u64,
+        steps: u64,
+    },
+    Step(&'a LossRecord),
+    Checkpoint {
+        stage: Stage,
+        step: u64,
+        path: PathBuf,
+    },
+    Sample(PathBuf),
+    StageFinished {
+        stage: Stage,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Finished,
+    /// Stopped by the stop flag (Ctrl-C) after a checkpoint at this step.
+    Stopped {
+        stage: Stage,
+        step: u64,
+    },
+}
+
+pub struct TrainOptions<'a> {
+    pub device: Device,
+    /// VGG16 weights (setup's), needed when the VGG loss is on.
+    pub vgg_weights: Option<PathBuf>,
+    /// Only this stage (its predecessors must be finished); all stages when `None`.
+    pub only_stage: Option<Stage>,
+    /// Set by a Ctrl-C handler: save a checkpoint and return.
+    pub stop: &'a AtomicBool,
+    /// Stop (with a checkpoint) after this many steps in this run: for tests and time
+    /// budgets.
+    pub max_steps: Option<u64>,
+}
+
+/// Trains the model in `model` on `dataset`, from wherever its checkpoints stand.
+pub fn train(
+    model: &ModelDir,
+    dataset: &Dataset,
+    options: &TrainOptions,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Outcome, TrainError> {
+    let config = model.read_config()?;
+    if (dataset.info.width, dataset.info.height) != (config.width, config.height) {
+        return Err(TrainError::Plan(format!(
+            "{}: the dataset's images are {}x{}, the model in {} is {}x{}",
+            dataset.layout.root().display(),
+            dataset.info.width,
+            dataset.info.height,
+            model.root().display(),
+            config.width,
+            config.height
+        )));
+    }
+    model.create_dirs()?;
+    let vgg = match (config.training.vgg_weight > 0.0, &options.vgg_weights) {
+        (false, _) => None,
+        (true, Some(path)) => Some(Vgg16::load(path, options.device)?),
+        (true, None) => {
+            return Err(TrainError::Plan(
+                "the VGG loss is on but no VGG16 weights were given".into(),
+            ))
+        }
+    };
+    let mut losses = model.read_losses()?;
+    let mut steps_this_run = 0u64;
+    let stages = config.training.stages.clone();
+    for (i, stage_config) in stages.iter().enumerate() {
+        let stage = stage_config.stage;
+        if options.only_stage.is_some_and(|only| only != stage) {
+            continue;
+        }
+        let previous = i.checked_sub(1).map(|p| stages[p].stage);
+        let mut trainer = StageTrainer::new(&config, i, dataset, options.device, vgg.as_ref());
+        let start = trainer.restore(model, previous)?;
+        // Losses past the checkpoint belong to steps that will be run again.
+        losses.retain(|r| {
+            stages.iter().position(|s| s.stage == r.stage) < Some(i)
+                || (r.stage == stage && r.step <= start)
+        });
+        if start >= stage_config.steps {
+            continue;
+        }
+        on_event(Event::StageStarted {
+            stage,
+            step: start,
+            steps: stage_config.steps,
+        });
+        let mut last_saved = start;
+        for step in start..stage_config.steps {
+            let record = trainer.step(step, stage_config.steps)?;
+            if let Some((loss, value)) = record.non_finite() {
+                let kept = if last_saved > 0 {
+                    format!(
+                        "the last good checkpoint, step {last_saved}, is kept in {}",
+                        model.checkpoint_path(stage).display()
+                    )
+                } else {
+                    "no checkpoint of this stage was written yet".to_string()
+                };
+                return Err(TrainError::Diverged {
+                    stage,
+                    step: step + 1,
+                    loss,
+                    value,
+                    kept,
+                });
+            }
+            losses.push(record);
+            on_event(Event::Step(&record));
+            let done = step + 1;
+            steps_this_run += 1;
+            let t = &config.training;
+            if done % t.sample_every == 0 || done == stage_config.steps {
+                let path = model.sample_path(stage, done);
+                trainer.write_samples(&path)?;
+                on_event(Event::Sample(path));
+            }
+            let stopping = options.stop.load(Ordering::SeqCst)
+                || options.max_steps.is_some_and(|m| steps_this_run >= m);
+            if done % t.checkpoint_every == 0 || done == stage_config.steps || stopping {
+                let path = model.checkpoint_path(stage);
+                trainer.save(&path, done)?;
+                model.write_losses(&losses)?;
+                crate::plot::write_loss_plot(&losses, &model.plot_path())
+                    .map_err(TrainError::Output)?;
+                last_saved = done;
+                on_event(Event::Checkpoint {
+                    stage,
+                    step: done,
+                    path,
+                });
+            }
+            if stopping && done < stage_config.steps {
+                return Ok(Outcome::Stopped { stage, step: done });
+            }
+        }
+        on_event(Event::StageFinished { stage });
+        if options.stop.load(Ordering::SeqCst)
+            || options.max_steps.is_some_and(|m| steps_this_run >= m)
+        {
+            let more = stages[i + 1..]
+                .iter()
+                .any(|s| options.only_stage.is_none_or(|o| o == s.stage));
+            if more {
+                return Ok(Outcome::Stopped {
+                    stage,
+                    step: stage_config.steps,
+                });
+            }
+        }
+    }
+    Ok(Outcome::Finished)
+}
+
+/// The networks, optimizers and data order of one stage.
+struct StageTrainer<'a> {
+    config: &'a ModelConfig,
+    stage: Stage,
+    stage_index: usize,
+    dataset: &'a Dataset,
+    device: Device,
+    vgg: Option<&'a Vgg16>,
+    generator: Generator,
+    d_vs: VarStore,
+    discriminator: MultiscaleDiscriminator,
+    opt_g: Adam,
+    opt_d: Adam,
+    train: Vec<&'a FrameEntry>,
+    /// Output size over stage size: the dataset's images are shrunk by this much.
+    shrink: i64,
+}
+
+impl<'a> StageTrainer<'a> {
+    fn new(
+        config: &'a ModelConfig,
+        stage_index: usize,
+        dataset: &'a Dataset,
+        device: Device,
+        vgg: Option<&'a Vgg16>,
+    ) -> Self {
+        let stage = config.training.stages[stage_index].stage;
+        tch::manual_seed(config.training.seed.wrapping_add(stage_index as u64) as i64);
+        let generator = Generator::new(config, stage, device);
+        let d_vs = VarStore::new(device);
+        let discriminator = MultiscaleDiscriminator::new(&d_vs.root(), &config.discriminator);
+        let t = &config.training;
+        let opt_g = Adam::new(&generator.vs, t.beta1, t.beta2);
+        let opt_d = Adam::new(&d_vs, t.beta1, t.beta2);
+        let (w, _) = config.stage_size(stage);
+        Self {
+            config,
+            stage,
+            stage_index,
+            dataset,
+            device,
+            vgg,
+            generator,
+            d_vs,
+            discriminator,
+            opt_g,
+            opt_d,
+            train: dataset.split(Split::Train),
+            shrink: (config.width / w) as i64,
+        }
+    }
+
+    /// Loads this stage's checkpoint, or starts from the previous stage's weights; the
+    /// step to continue from.
+    fn restore(&mut self, model: &ModelDir, previous: Option<Stage>) -> Result<u64, TrainError> {
+        let path = model.checkpoint_path(self.stage);
+        if path.exists() {
+            let ckpt = Checkpoint::read(&path, self.device)?;
+            ckpt.restore("g", &self.generator.vs)?;
+            ckpt.restore("d", &self.d_vs)?;
+            for (prefix, opt) in [("opt_g", &mut self.opt_g), ("opt_d", &mut self.opt_d)] {
+                opt.load_state(|name, like| {
+                    ckpt.get(&format!("{prefix}.{name}"), like)
+                        .map_err(|e| e.to_string())
+                })
+                .map_err(|reason| CheckpointError::Unreadable {
+                    path: path.clone(),
+                    reason,
+                })?;
+            }
+            let step = ckpt.get("step", &Tensor::from(0i64))?.int64_value(&[]);
+            return Ok(step.max(0) as u64);
+        }
+        if let Some(previous) = previous {
+            let prev_path = model.checkpoint_path(previous);
+            if !prev_path.exists() {
+                return Err(TrainError::Plan(format!(
+                    "the {} stage starts from the {previous} stage, which has no checkpoint ({}); train it first",
+                    self.stage,
+                    prev_path.display()
+                )));
+            }
+            let ckpt = Checkpoint::read(&prev_path, self.device)?;
+            let copied = ckpt.restore_matching("g", &self.generator.vs);
+            ckpt.restore_matching("d", &self.d_vs);
+            tracing::info!(
+                "{} stage: {copied} generator tensors taken from the {previous} stage",
+                self.stage
+            );
+        }
+        Ok(0)
+    }
+
+    fn save(&self, path: &std::path::Path, step: u64) -> Result<(), TrainError> {
+        let mut tensors = checkpoint::named("g", &self.generator.vs);
+        tensors.extend(checkpoint::named("d", &self.d_vs));
+        for (prefix, opt) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
+            tensors.extend(
+                opt.state()
+                    .into_iter()
+                    .map(|(k, t)| (format!("{prefix}.{k}"), t)),
+            );
+        }
+        tensors.push(("step".into(), Tensor::from(step as i64)));
+        Checkpoint::write(path, &tensors)?;
+        Ok(())
+    }
+
+    /// The training frame for `step`: a fresh shuffle of the frames each epoch, drawn
+    /// from the seed and the epoch alone.
+    fn entry(&self, step: u64) -> &'a FrameEntry {
+        let n = self.train.len() as u64;
+        let (epoch, at) = (step / n, step % n);
+        let mut order: Vec<usize> = (0..self.train.len()).collect();
+        let mut rng = SplitMix64(
+            self.config.training.seed
+                ^ (self.stage_index as u64).rotate_left(32)
+                ^ epoch.wrapping_mul(0x9E37_79B9),
+        );
+        for i in (1..order.len()).rev() {
+            let j = (rng.next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
+        }
+        self.train[order[at as usize]]
+    }
+
+    /// An example at this stage's size.
+    fn example(&self, entry: &FrameEntry) -> Result<Example, TrainError> {
+        let ex = self.dataset.example(entry, self.device)?;
+        let shrink = |t: Tensor| match self.shrink {
+            1 => t,
+            k => t.avg_pool2d([k, k], [k, k], [0, 0], false, true, None),
+        };
+        Ok(Example {
+            figure: shrink(ex.figure),
+            real: shrink(ex.real),
+        })
+    }
+
+    /// pix2pixHD's learning rate: constant for the first half, then linearly to zero.
+    fn learning_rate(&self, step: u64, steps: u64) -> f64 {
+        let half = steps / 2;
+        let lr = self.config.training.lr;
+        if step < half {
+            lr
+        } else {
+            lr * (steps - step) as f64 / (steps - half).max(1) as f64
+        }
+    }
+
+    fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
+        let ex = self.example(self.entry(step))?;
+        let (x, y) = (&ex.figure, &ex.real);
+        let fake = self.generator.forward(x);
+        let real_pair = Tensor::cat(&[x, y], 1);
+        let fake_pair = Tensor::cat(&[x, &fake], 1);
+
+        let on_fake_detached = self.discriminator.forward(&fake_pair.detach());
+        let on_real = self.discriminator.forward(&real_pair);
+        let d_fake = losses::lsgan(&on_fake_detached, 0.0);
+        let d_real = losses::lsgan(&on_real, 1.0);
+        let loss_d = (&d_fake + &d_real) * 0.5;
+
+        let on_fake = self.discriminator.forward(&fake_pair);
+        let g_gan = losses::lsgan(&on_fake, 1.0);
+        let g_feat = losses::feature_matching(&on_fake, &on_real);
+        let g_vgg = match self.vgg {
+            Some(vgg) => losses::vgg(vgg, &fake, y) * self.config.training.vgg_weight,
+            None => Tensor::zeros([], (Kind::Float, self.device)),
+        };
+        let loss_g = &g_gan + &g_feat + &g_vgg;
+
+        let lr = self.learning_rate(step, steps);
+        self.opt_g.zero_grad();
+        loss_g.backward();
+        self.opt_g.step(lr);
+        self.opt_d.zero_grad();
+        loss_d.backward();
+        self.opt_d.step(lr);
+
+        Ok(LossRecord {
+            stage: self.stage,
+            step: step + 1,
+            g_gan: g_gan.double_value(&[]),
+            g_feat: g_feat.double_value(&[]),
+            g_vgg: g_vgg.double_value(&[]),
+            d_real: d_real.double_value(&[]),
+            d_fake: d_fake.double_value(&[]),
+        })
+    }
+
+    /// A grid of fixed frames (held-out ones when there are any): one row each of
+    /// stick figure | generated | real.
+    fn write_samples(&self, path: &std::path::Path) -> Result<(), TrainError> {
+        let val = self.dataset.split(Split::Val);
+        let pool = if val.is_empty() { &self.train } else { &val };
+        let picks: Vec<&FrameEntry> = (0..SAMPLE_FRAMES.min(pool.len()))
+            .map(|k| pool[k * pool.len() / SAMPLE_FRAMES.min(pool.len())])
+            .collect();
+        let (w, h) = self.config.stage_size(self.stage);
+        let mut grid = RgbImage::new(3 * w, h * picks.len() as u32);
+        for (row, entry) in picks.iter().enumerate() {
+            let ex = self.example(entry)?;
+            let fake = tch::no_grad(|| self.generator.forward(&ex.figure));
+            for (col, t) in [&ex.figure, &fake, &ex.real].into_iter().enumerate() {
+                imageops::replace(
+                    &mut grid,
+                    &to_image(t),
+                    (col as u32 * w) as i64,
+                    (row as u32 * h) as i64,
+                );
+            }
+        }
+        let partial = path.with_extension("partial.png");
+        grid.save(&partial)
+            .and_then(|()| std::fs::rename(&partial, path).map_err(Into::into))
+            .map_err(|e| TrainError::Output(format!("{}: {e}", path.display())))
+    }
+}
+
+/// A small, fast, well-mixed generator (Steele et al.), for the data order.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,242 @@
+//! Training on a synthetic paired set: learning, exact resume, checkpoints, bad input.
+
+mod common;
+
+use std::sync::atomic::AtomicBool;
+
+use dancenow_gan::checkpoint::{self, Checkpoint};
+use dancenow_gan::dataset::Split;
+use dancenow_gan::generator::Generator;
+use dancenow_gan::images::to_tensor;
+use dancenow_gan::{
+    train, Dataset, ModelConfig, ModelDir, Outcome, Preset, Renderer, Stage, Target, TrainOptions,
+};
+use dancenow_nn::tch::{self, Device, Tensor};
+
+const SIZE: u32 = 64;
+
+fn tiny(steps: u64) -> ModelConfig {
+    let mut config = Preset::Tiny.config(SIZE, SIZE);
+    config.training.stages[0].steps = steps;
+    config
+}
+
+fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> ModelDir {
+    let model = ModelDir::new(dir);
+    model
+        .initialize(
+            config,
+            &Target {
+                dataset: "synthetic".into(),
+                fps: 30.0,
+                stats: dataset.info.stats.clone(),
+            },
+        )
+        .unwrap();
+    model
+}
+
+fn options(stop: &AtomicBool, max_steps: Option<u64>) -> TrainOptions<'_> {
+    TrainOptions {
+        device: Device::Cpu,
+        vgg_weights: Some(common::vgg_weights()),
+        only_stage: None,
+        stop,
+        max_steps,
+    }
+}
+
+/// Mean SSIM of a generator's outputs against the held-out frames.
+fn held_out_ssim(dataset: &Dataset, render: impl Fn(&image::RgbImage) -> image::RgbImage) -> f64 {
+    let val = dataset.split(Split::Val);
+    let total: f64 = val
+        .iter()
+        .map(|e| {
+            let figure = dataset
+                .load_image(&dataset.layout.figure_path(e.index))
+                .unwrap();
+            let real = dataset
+                .load_image(&dataset.layout.image_path(e.index))
+                .unwrap();
+            dancenow_metrics::ssim_images(&render(&figure), &real).unwrap()
+        })
+        .sum();
+    total / val.len() as f64
+}
+
+#[test]
+fn tiny_model_learns_the_figure_and_beats_its_start_on_held_out_ssim() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 48, 8, SIZE);
+    let config = tiny(300);
+    // The untrained generator: the trainer's first stage seeds with seed + 0.
+    tch::manual_seed(config.training.seed as i64);
+    let start = Generator::new(&config, Stage::Global, Device::Cpu);
+    let before = held_out_ssim(&dataset, |f| {
+        tch::no_grad(|| dancenow_gan::images::to_image(&start.forward(&to_tensor(f, Device::Cpu))))
+    });
+
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let stop = AtomicBool::new(false);
+    let outcome = train(&model, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    assert_eq!(outcome, Outcome::Finished);
+    let renderer = Renderer::load(&model, Device::Cpu).unwrap();
+    let after = held_out_ssim(&dataset, |f| renderer.render(f));
+    eprintln!("held-out SSIM: {before:.3} untrained, {after:.3} after 300 steps");
+    if std::env::var_os("KEEP").is_some() {
+        let _ = tmp.keep();
+    }
+    assert!(after > before + 0.15, "SSIM {before:.3} -> {after:.3}");
+
+    // What training leaves in the model folder.
+    assert!(model.plot_path().is_file());
+    assert!(model.sample_path(Stage::Global, 300).is_file());
+    assert_eq!(model.read_losses().unwrap().len(), 300);
+}
+
+fn checkpoint_tensors(model: &ModelDir) -> Vec<(String, Tensor)> {
+    let mut t = Tensor::read_safetensors(model.checkpoint_path(Stage::Global)).unwrap();
+    t.sort_by(|a, b| a.0.cmp(&b.0));
+    t
+}
+
+#[test]
+fn stopping_and_resuming_gives_the_weights_of_training_straight_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 12, 2, SIZE);
+    let mut config = tiny(14);
+    config.training.checkpoint_every = 100;
+    let stop = AtomicBool::new(false);
+
+    let straight = new_model(&tmp.path().join("straight"), &config, &dataset);
+    train(&straight, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+
+    let resumed = new_model(&tmp.path().join("resumed"), &config, &dataset);
+    let first = train(&resumed, &dataset, &options(&stop, Some(5)), &mut |_| {}).unwrap();
+    assert_eq!(
+        first,
+        Outcome::Stopped {
+            stage: Stage::Global,
+            step: 5
+        }
+    );
+    let second = train(&resumed, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    assert_eq!(second, Outcome::Finished);
+
+    let (a, b) = (checkpoint_tensors(&straight), checkpoint_tensors(&resumed));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x.equal(y), "{name} differs after resuming");
+    }
+    assert_eq!(
+        straight.read_losses().unwrap(),
+        resumed.read_losses().unwrap()
+    );
+}
+
+#[test]
+fn a_checkpoint_round_trip_gives_identical_outputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tiny(1);
+    tch::manual_seed(3);
+    let a = Generator::new(&config, Stage::Global, Device::Cpu);
+    let path = tmp.path().join("g.safetensors");
+    Checkpoint::write(&path, &checkpoint::named("g", &a.vs)).unwrap();
+    tch::manual_seed(4);
+    let b = Generator::new(&config, Stage::Global, Device::Cpu);
+    let x = Tensor::rand(
+        [1, 3, SIZE as i64, SIZE as i64],
+        (tch::Kind::Float, Device::Cpu),
+    );
+    assert!(!a.forward(&x).equal(&b.forward(&x)));
+    Checkpoint::read(&path, Device::Cpu)
+        .unwrap()
+        .restore("g", &b.vs)
+        .unwrap();
+    assert!(a.forward(&x).equal(&b.forward(&x)));
+}
+
+#[test]
+fn corrupt_and_wrong_size_checkpoints_and_empty_datasets_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 6, 1, SIZE);
+    let config = tiny(2);
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let stop = AtomicBool::new(false);
+    let mut opts = options(&stop, None);
+    opts.vgg_weights = None;
+    let mut no_vgg = config.clone();
+    no_vgg.training.vgg_weight = 0.0;
+    model.write_config(&no_vgg).unwrap();
+    train(&model, &dataset, &opts, &mut |_| {}).unwrap();
+
+    // A model of another size reading this checkpoint.
+    let mut bigger = no_vgg.clone();
+    bigger.generator.ngf = 16;
+    model.write_config(&bigger).unwrap();
+    let err = Renderer::load(&model, Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("has shape") && err.contains("global.safetensors"),
+        "{err}"
+    );
+
+    // A truncated checkpoint.
+    model.write_config(&no_vgg).unwrap();
+    let path = model.checkpoint_path(Stage::Global);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Renderer::load(&model, Device::Cpu)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("not a readable checkpoint"), "{err}");
+    let err = train(&model, &dataset, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a readable checkpoint"), "{err}");
+
+    // A dataset whose every frame was skipped.
+    let empty = tmp.path().join("empty");
+    let writer = dancenow_gan::DatasetWriter::create(
+        &empty,
+        dancenow_pose::openpose::SequenceInfo {
+            fps: 30.0,
+            width: SIZE,
+            height: SIZE,
+        },
+    )
+    .unwrap();
+    let mut info = dataset.info.clone();
+    info.frames.clear();
+    let err = writer.finish(info).unwrap_err().to_string();
+    assert!(err.contains("no training frames"), "{err}");
+    let err = Dataset::open(&tmp.path().join("nothing"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("dataset.json"), "{err}");
+}
+
+#[test]
+fn diverging_training_stops_with_a_clear_message_and_keeps_the_last_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 6, 1, SIZE);
+    let mut config = tiny(60);
+    config.training.lr = 1e9;
+    config.training.vgg_weight = 0.0;
+    config.training.checkpoint_every = 1;
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let stop = AtomicBool::new(false);
+    let mut opts = options(&stop, None);
+    opts.vgg_weights = None;
+    let err = train(&model, &dataset, &opts, &mut |_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("diverged") && err.contains("last good checkpoint"),
+        "{err}"
+    );
+    Renderer::load(&model, Device::Cpu).expect("the last good checkpoint loads");
+}
