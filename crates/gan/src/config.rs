@@ -280,8 +280,8 @@ impl ModelConfig {
         let factor = 1u32 << (g.n_downsampling + g.n_local_enhancers.max(0)) as u32;
         if self.width == 0
             || self.height == 0
-            || self.width % factor != 0
-            || self.height % factor != 0
+            || !self.width.is_multiple_of(factor)
+            || !self.height.is_multiple_of(factor)
         {
             return Err(format!(
                 "the image size {}x{} must be a multiple of {factor} for {} downsamplings and {} local enhancers",
@@ -303,10 +303,11 @@ impl ModelConfig {
         if t.stages.iter().any(|s| s.stage == Stage::Local) && g.n_local_enhancers < 1 {
             return Err("a local stage needs n_local_enhancers >= 1".into());
         }
-        if !(t.lr > 0.0 && t.lr.is_finite())
-            || !(0.0..1.0).contains(&t.beta1)
-            || !(0.0..1.0).contains(&t.beta2)
-        {
+        let adam_ok = t.lr > 0.0
+            && t.lr.is_finite()
+            && (0.0..1.0).contains(&t.beta1)
+            && (0.0..1.0).contains(&t.beta2);
+        if !adam_ok {
             return Err(format!(
                 "bad Adam settings: lr {}, betas {} {}",
                 t.lr, t.beta1, t.beta2

@@ -17,7 +17,7 @@ fn an_image_with_itself_is_one() {
 
 #[test]
 fn more_noise_gives_lower_ssim() {
-    let _guard = dancenow_nn::tch::manual_seed(1);
+    dancenow_nn::tch::manual_seed(1);
     let a = Tensor::rand([1, 3, 32, 32], (Kind::Float, dancenow_nn::tch::Device::Cpu));
     let noise = Tensor::randn([1, 3, 32, 32], (Kind::Float, dancenow_nn::tch::Device::Cpu));
     let light = ssim(&a, &(&a + &noise * 0.05).clamp(0.0, 1.0))

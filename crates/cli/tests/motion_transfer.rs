@@ -1,0 +1,194 @@
+//! prepare -> train -> transfer as a user runs them, on a short real clip.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dancenow_media::{probe, FrameSource, VideoWriter};
+use image::{imageops, Rgb, RgbImage};
+
+fn dancenow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dancenow"))
+        .args(args)
+        .output()
+        .expect("running dancenow")
+}
+
+fn succeed(args: &[&str]) -> String {
+    let out = dancenow(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "dancenow {args:?} failed: {stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fail(args: &[&str]) -> String {
+    let out = dancenow(args);
+    assert!(
+        !out.status.success(),
+        "dancenow {args:?} should have failed"
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// The first `frames` frames of the pose2sim sample, at a quarter of its size.
+fn short_clip(path: &Path, frames: usize) {
+    let cam01 = PathBuf::from(env!("DANCENOW_DEPS")).join("samples/pose2sim/cam01.mp4");
+    let mut source = FrameSource::open(&cam01, None).unwrap();
+    let mut writer = VideoWriter::create(path, 270, 480, 30.0).unwrap();
+    for frame in source.by_ref().take(frames) {
+        let frame = frame.unwrap();
+        writer
+            .write(&imageops::resize(
+                &frame,
+                270,
+                480,
+                imageops::FilterType::Triangle,
+            ))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[test]
+fn prepare_train_and_transfer_a_real_clip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name);
+    let (clip, data, model) = (p("clip.mp4"), p("me.data"), p("me.model"));
+    short_clip(&clip, 16);
+
+    let out = succeed(&[
+        "prepare",
+        s(&clip),
+        "-o",
+        s(&data),
+        "--size",
+        "64x64",
+        "--device",
+        "cpu",
+    ]);
+    assert!(out.contains("training frames:         14"), "{out}");
+    assert!(out.contains("validation frames:       2"), "{out}");
+    let dataset = dancenow_gan::Dataset::open(&data).unwrap();
+    assert_eq!((dataset.info.width, dataset.info.height), (64, 64));
+    assert!(dataset.layout.image_path(15).is_file() && dataset.layout.figure_path(0).is_file());
+
+    let train = [
+        "train",
+        s(&data),
+        "-o",
+        s(&model),
+        "--preset",
+        "tiny",
+        "--steps",
+        "4",
+        "--device",
+        "cpu",
+    ];
+    let out = succeed(&train);
+    assert!(out.contains("loss plot"), "{out}");
+    assert!(model.join("config.toml").is_file() && model.join("losses.png").is_file());
+    let err = fail(&train);
+    assert!(
+        err.contains("already holds a model") && err.contains("--resume"),
+        "{err}"
+    );
+    succeed(&[
+        "train",
+        s(&data),
+        "-o",
+        s(&model),
+        "--resume",
+        "--device",
+        "cpu",
+    ]);
+
+    let video = p("out.mp4");
+    succeed(&[
+        "transfer",
+        s(&clip),
+        "--model",
+        s(&model),
+        "-o",
+        s(&video),
+        "--device",
+        "cpu",
+    ]);
+    let info = probe(&video).unwrap();
+    assert_eq!(
+        (info.width, info.height, info.frame_count),
+        (64, 64, Some(16))
+    );
+
+    let side = p("side.mp4");
+    succeed(&[
+        "transfer",
+        s(&clip),
+        "--model",
+        s(&model),
+        "-o",
+        s(&side),
+        "--side-by-side",
+        "--device",
+        "cpu",
+    ]);
+    let info = probe(&side).unwrap();
+    // The 270x480 source at 64 high is 36 wide, then the figure and the output.
+    assert_eq!(
+        (info.width, info.height, info.frame_count),
+        (36 + 128, 64, Some(16))
+    );
+
+    // A checkpoint cut short is named, not a panic.
+    let ckpt = model.join("checkpoints/global.safetensors");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() - 100]).unwrap();
+    let err = fail(&[
+        "transfer",
+        s(&clip),
+        "--model",
+        s(&model),
+        "-o",
+        s(&p("x.mp4")),
+        "--device",
+        "cpu",
+    ]);
+    assert!(
+        err.contains("global.safetensors") && err.contains("not a readable checkpoint"),
+        "{err}"
+    );
+}
+
+#[test]
+fn prepare_of_a_video_without_anybody_fails_clearly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let video = tmp.path().join("empty.mp4");
+    let mut writer = VideoWriter::create(&video, 96, 64, 10.0).unwrap();
+    for i in 0..4u8 {
+        writer
+            .write(&RgbImage::from_pixel(96, 64, Rgb([i * 20, 90, 90])))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+    let err = fail(&[
+        "prepare",
+        s(&video),
+        "-o",
+        s(&tmp.path().join("d")),
+        "--device",
+        "cpu",
+    ]);
+    assert!(err.contains("no confident body point"), "{err}");
+    let err = fail(&[
+        "train",
+        s(&tmp.path().join("d")),
+        "-o",
+        s(&tmp.path().join("m")),
+    ]);
+    assert!(
+        err.contains("does not exist") || err.contains("dataset.json"),
+        "{err}"
+    );
+}
