@@ -18,11 +18,20 @@ const MEDIAPIPE: &[&str] = &["mediapipe==0.10.14", "numpy<2"];
 pub enum Target {
     /// `dancenow pose` against Google's MediaPipe on a sample video.
     Pose,
+    /// pix2pixHD training steps and generator inference against PyTorch.
+    Train,
 }
+
+/// PyTorch of the libtorch version dancenow links (its wheel needs the NVIDIA libraries
+/// even on a CPU: several GB, installed only for this benchmark).
+const PYTORCH: &[&str] = &["torch==2.13.0", "numpy"];
+/// Training steps timed per size (after two warm-up steps); the median is reported.
+const TRAIN_STEPS: &str = "5";
 
 pub fn run(root: &Path, deps: &Deps, target: Target) -> Result<()> {
     match target {
         Target::Pose => pose(root, deps),
+        Target::Train => train(root, deps),
     }
 }
 
@@ -83,6 +92,78 @@ fn pose(root: &Path, deps: &Deps) -> Result<()> {
     Ok(())
 }
 
+fn train(root: &Path, deps: &Deps) -> Result<()> {
+    crate::cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "--package",
+            "dancenow-gan",
+            "--example",
+            "bench_train",
+        ],
+    )?;
+    let python = crate::setup::python_env(&deps.root().join("torch-venv"), "torch", PYTORCH)?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .to_string();
+    let vgg = deps.root().join("models/lpips/vgg16.safetensors");
+    let ours = root.join("target/release/examples/bench_train");
+    let script = root.join("bench/train_step_torch.py");
+    println!("pix2pixHD on the CPU ({threads} threads), batch 1, with the VGG loss:");
+    println!(
+        "{:<28} {:>14} {:>14} {:>7} {:>12} {:>12} {:>7}",
+        "size",
+        "dancenow s/step",
+        "PyTorch s/step",
+        "ratio",
+        "dancenow G fps",
+        "PyTorch G fps",
+        "ratio"
+    );
+    for (size, label) in [
+        ("small", "small (ngf 32, 256x256)"),
+        ("paper-global", "paper global (ngf 64, 512x256)"),
+    ] {
+        let json = |out: String| -> Result<(f64, f64)> {
+            Ok((
+                json_number(&out, "step_s")?,
+                json_number(&out, "infer_fps")?,
+            ))
+        };
+        let args = [
+            size,
+            TRAIN_STEPS,
+            &threads,
+            vgg.to_str().context("path is not UTF-8")?,
+        ];
+        let (our_step, our_fps) = json(output(Command::new(&ours).args(args))?)?;
+        let (their_step, their_fps) = json(output(Command::new(&python).arg(&script).args(args))?)?;
+        println!(
+            "{label:<28} {our_step:>14.3} {their_step:>14.3} {:>7.2} {our_fps:>12.2} {their_fps:>12.2} {:>7.2}",
+            our_step / their_step,
+            our_fps / their_fps
+        );
+    }
+    println!("step ratio = dancenow / PyTorch (below 1: dancenow is faster); fps ratio the other way up.");
+    Ok(())
+}
+
+/// The number after `"key":` in a one-line JSON object of numbers and strings.
+fn json_number(text: &str, key: &str) -> Result<f64> {
+    let pattern = format!("\"{key}\":");
+    let at = text
+        .find(&pattern)
+        .with_context(|| format!("no {key} in {text:?}"))?;
+    let rest = text[at + pattern.len()..].trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    rest[..end]
+        .trim()
+        .parse()
+        .with_context(|| format!("{key} is not a number in {text:?}"))
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -116,6 +197,14 @@ fn output(command: &mut Command) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::fps;
+
+    #[test]
+    fn benchmark_json_numbers_are_read() {
+        let line = r#"{"size": "small", "step_s": 1.25, "infer_fps": 3}"#;
+        assert_eq!(super::json_number(line, "step_s").unwrap(), 1.25);
+        assert_eq!(super::json_number(line, "infer_fps").unwrap(), 3.0);
+        assert!(super::json_number(line, "other").is_err());
+    }
 
     #[test]
     fn frame_rates_are_read_from_either_tool() {

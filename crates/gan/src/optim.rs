@@ -55,11 +55,18 @@ impl Adam {
                     continue;
                 }
                 let _ = m.lerp_(&g, 1.0 - self.beta1);
-                let _ = v.lerp_(&(&g * &g), 1.0 - self.beta2);
-                let denom = v.sqrt() / bias2_sqrt + EPS;
-                let _ = p
-                    .f_sub_(&(&*m / denom * (lr / bias1)))
-                    .expect("same shapes");
+                let _ = v.lerp_(&g.square(), 1.0 - self.beta2);
+                // p -= step * m / (sqrt(v) / bias2_sqrt + eps), as one addcdiv with the
+                // denominator scaled by -1/step, in place: the optimizer is memory-bound.
+                let step = lr / bias1;
+                if step == 0.0 {
+                    continue;
+                }
+                let mut denom = v.sqrt();
+                let _ = denom
+                    .g_mul_scalar_(-1.0 / (step * bias2_sqrt))
+                    .g_add_scalar_(-EPS / step);
+                let _ = p.f_addcdiv_(m, &denom).expect("same shapes");
             }
         });
     }

@@ -212,19 +212,85 @@ pub fn train(
     Ok(Outcome::Finished)
 }
 
-/// The networks, optimizers and data order of one stage.
+/// pix2pixHD's networks and optimizers for one stage, and its training step.
+pub struct Pix2PixHD<'a> {
+    pub generator: Generator,
+    d_vs: VarStore,
+    discriminator: MultiscaleDiscriminator,
+    opt_g: Adam,
+    opt_d: Adam,
+    vgg: Option<&'a Vgg16>,
+    vgg_weight: f64,
+}
+
+impl<'a> Pix2PixHD<'a> {
+    /// Fresh networks for `stage`, initialised from the current torch seed.
+    pub fn new(config: &ModelConfig, stage: Stage, device: Device, vgg: Option<&'a Vgg16>) -> Self {
+        let generator = Generator::new(config, stage, device);
+        let d_vs = VarStore::new(device);
+        let discriminator = MultiscaleDiscriminator::new(&d_vs.root(), &config.discriminator);
+        let t = &config.training;
+        Self {
+            opt_g: Adam::new(&generator.vs, t.beta1, t.beta2),
+            opt_d: Adam::new(&d_vs, t.beta1, t.beta2),
+            generator,
+            d_vs,
+            discriminator,
+            vgg,
+            vgg_weight: t.vgg_weight,
+        }
+    }
+
+    /// One step on stick figure `x` and real frame `y`: the discriminator's and the
+    /// generator's losses, then an Adam update of each with learning rate `lr`. The
+    /// record's stage and step are the caller's to fill.
+    pub fn step(&mut self, x: &Tensor, y: &Tensor, lr: f64) -> LossRecord {
+        let fake = self.generator.forward(x);
+        let real_pair = Tensor::cat(&[x, y], 1);
+        let fake_pair = Tensor::cat(&[x, &fake], 1);
+
+        let on_fake_detached = self.discriminator.forward(&fake_pair.detach());
+        let on_real = self.discriminator.forward(&real_pair);
+        let d_fake = losses::lsgan(&on_fake_detached, 0.0);
+        let d_real = losses::lsgan(&on_real, 1.0);
+        let loss_d = (&d_fake + &d_real) * 0.5;
+
+        let on_fake = self.discriminator.forward(&fake_pair);
+        let g_gan = losses::lsgan(&on_fake, 1.0);
+        let g_feat = losses::feature_matching(&on_fake, &on_real);
+        let g_vgg = match self.vgg {
+            Some(vgg) => losses::vgg(vgg, &fake, y) * self.vgg_weight,
+            None => Tensor::zeros([], (Kind::Float, x.device())),
+        };
+        let loss_g = &g_gan + &g_feat + &g_vgg;
+
+        self.opt_g.zero_grad();
+        loss_g.backward();
+        self.opt_g.step(lr);
+        self.opt_d.zero_grad();
+        loss_d.backward();
+        self.opt_d.step(lr);
+
+        LossRecord {
+            stage: self.generator.stage,
+            step: 0,
+            g_gan: g_gan.double_value(&[]),
+            g_feat: g_feat.double_value(&[]),
+            g_vgg: g_vgg.double_value(&[]),
+            d_real: d_real.double_value(&[]),
+            d_fake: d_fake.double_value(&[]),
+        }
+    }
+}
+
+/// A stage's networks with its data order and checkpoints.
 struct StageTrainer<'a> {
     config: &'a ModelConfig,
     stage: Stage,
     stage_index: usize,
     dataset: &'a Dataset,
     device: Device,
-    vgg: Option<&'a Vgg16>,
-    generator: Generator,
-    d_vs: VarStore,
-    discriminator: MultiscaleDiscriminator,
-    opt_g: Adam,
-    opt_d: Adam,
+    nets: Pix2PixHD<'a>,
     train: Vec<&'a FrameEntry>,
     /// Output size over stage size: the dataset's images are shrunk by this much.
     shrink: i64,
@@ -240,12 +306,7 @@ impl<'a> StageTrainer<'a> {
     ) -> Self {
         let stage = config.training.stages[stage_index].stage;
         tch::manual_seed(config.training.seed.wrapping_add(stage_index as u64) as i64);
-        let generator = Generator::new(config, stage, device);
-        let d_vs = VarStore::new(device);
-        let discriminator = MultiscaleDiscriminator::new(&d_vs.root(), &config.discriminator);
-        let t = &config.training;
-        let opt_g = Adam::new(&generator.vs, t.beta1, t.beta2);
-        let opt_d = Adam::new(&d_vs, t.beta1, t.beta2);
+        let nets = Pix2PixHD::new(config, stage, device, vgg);
         let (w, _) = config.stage_size(stage);
         Self {
             config,
@@ -253,12 +314,7 @@ impl<'a> StageTrainer<'a> {
             stage_index,
             dataset,
             device,
-            vgg,
-            generator,
-            d_vs,
-            discriminator,
-            opt_g,
-            opt_d,
+            nets,
             train: dataset.split(Split::Train),
             shrink: (config.width / w) as i64,
         }
@@ -270,9 +326,12 @@ impl<'a> StageTrainer<'a> {
         let path = model.checkpoint_path(self.stage);
         if path.exists() {
             let ckpt = Checkpoint::read(&path, self.device)?;
-            ckpt.restore("g", &self.generator.vs)?;
-            ckpt.restore("d", &self.d_vs)?;
-            for (prefix, opt) in [("opt_g", &mut self.opt_g), ("opt_d", &mut self.opt_d)] {
+            ckpt.restore("g", &self.nets.generator.vs)?;
+            ckpt.restore("d", &self.nets.d_vs)?;
+            for (prefix, opt) in [
+                ("opt_g", &mut self.nets.opt_g),
+                ("opt_d", &mut self.nets.opt_d),
+            ] {
                 opt.load_state(|name, like| {
                     ckpt.get(&format!("{prefix}.{name}"), like)
                         .map_err(|e| e.to_string())
@@ -295,8 +354,8 @@ impl<'a> StageTrainer<'a> {
                 )));
             }
             let ckpt = Checkpoint::read(&prev_path, self.device)?;
-            let copied = ckpt.restore_matching("g", &self.generator.vs);
-            ckpt.restore_matching("d", &self.d_vs);
+            let copied = ckpt.restore_matching("g", &self.nets.generator.vs);
+            ckpt.restore_matching("d", &self.nets.d_vs);
             tracing::info!(
                 "{} stage: {copied} generator tensors taken from the {previous} stage",
                 self.stage
@@ -306,9 +365,9 @@ impl<'a> StageTrainer<'a> {
     }
 
     fn save(&self, path: &std::path::Path, step: u64) -> Result<(), TrainError> {
-        let mut tensors = checkpoint::named("g", &self.generator.vs);
-        tensors.extend(checkpoint::named("d", &self.d_vs));
-        for (prefix, opt) in [("opt_g", &self.opt_g), ("opt_d", &self.opt_d)] {
+        let mut tensors = checkpoint::named("g", &self.nets.generator.vs);
+        tensors.extend(checkpoint::named("d", &self.nets.d_vs));
+        for (prefix, opt) in [("opt_g", &self.nets.opt_g), ("opt_d", &self.nets.opt_d)] {
             tensors.extend(
                 opt.state()
                     .into_iter()
@@ -364,43 +423,10 @@ impl<'a> StageTrainer<'a> {
 
     fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
         let ex = self.example(self.entry(step))?;
-        let (x, y) = (&ex.figure, &ex.real);
-        let fake = self.generator.forward(x);
-        let real_pair = Tensor::cat(&[x, y], 1);
-        let fake_pair = Tensor::cat(&[x, &fake], 1);
-
-        let on_fake_detached = self.discriminator.forward(&fake_pair.detach());
-        let on_real = self.discriminator.forward(&real_pair);
-        let d_fake = losses::lsgan(&on_fake_detached, 0.0);
-        let d_real = losses::lsgan(&on_real, 1.0);
-        let loss_d = (&d_fake + &d_real) * 0.5;
-
-        let on_fake = self.discriminator.forward(&fake_pair);
-        let g_gan = losses::lsgan(&on_fake, 1.0);
-        let g_feat = losses::feature_matching(&on_fake, &on_real);
-        let g_vgg = match self.vgg {
-            Some(vgg) => losses::vgg(vgg, &fake, y) * self.config.training.vgg_weight,
-            None => Tensor::zeros([], (Kind::Float, self.device)),
-        };
-        let loss_g = &g_gan + &g_feat + &g_vgg;
-
         let lr = self.learning_rate(step, steps);
-        self.opt_g.zero_grad();
-        loss_g.backward();
-        self.opt_g.step(lr);
-        self.opt_d.zero_grad();
-        loss_d.backward();
-        self.opt_d.step(lr);
-
-        Ok(LossRecord {
-            stage: self.stage,
-            step: step + 1,
-            g_gan: g_gan.double_value(&[]),
-            g_feat: g_feat.double_value(&[]),
-            g_vgg: g_vgg.double_value(&[]),
-            d_real: d_real.double_value(&[]),
-            d_fake: d_fake.double_value(&[]),
-        })
+        let mut record = self.nets.step(&ex.figure, &ex.real, lr);
+        record.step = step + 1;
+        Ok(record)
     }
 
     /// A grid of fixed frames (held-out ones when there are any): one row each of
@@ -415,7 +441,7 @@ impl<'a> StageTrainer<'a> {
         let mut grid = RgbImage::new(3 * w, h * picks.len() as u32);
         for (row, entry) in picks.iter().enumerate() {
             let ex = self.example(entry)?;
-            let fake = tch::no_grad(|| self.generator.forward(&ex.figure));
+            let fake = tch::no_grad(|| self.nets.generator.forward(&ex.figure));
             for (col, t) in [&ex.figure, &fake, &ex.real].into_iter().enumerate() {
                 imageops::replace(
                     &mut grid,

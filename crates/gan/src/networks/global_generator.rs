@@ -6,7 +6,7 @@
 use dancenow_nn::tch::nn::{self, Module};
 use dancenow_nn::tch::Tensor;
 
-use super::layers::{conv, instance_norm, reflect, upconv};
+use super::layers::{conv, norm_relu, reflect, upconv};
 use super::resnet_block::ResnetBlock;
 use crate::config::GeneratorConfig;
 
@@ -70,15 +70,15 @@ impl GlobalGenerator {
 
     /// The trunk's output: `ngf` channels at the input's resolution.
     pub fn features(&self, x: &Tensor) -> Tensor {
-        let mut h = instance_norm(&self.front.forward(&reflect(x, 3))).relu();
+        let mut h = norm_relu(&self.front.forward(&reflect(x, 3)));
         for layer in &self.down {
-            h = instance_norm(&layer.forward(&h)).relu();
+            h = norm_relu(&layer.forward(&h));
         }
         for block in &self.blocks {
             h = block.forward(&h);
         }
         for layer in &self.up {
-            h = instance_norm(&layer.forward(&h)).relu();
+            h = norm_relu(&layer.forward(&h));
         }
         h
     }

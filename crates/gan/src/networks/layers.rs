@@ -50,6 +50,12 @@ pub fn instance_norm(x: &Tensor) -> Tensor {
     )
 }
 
+/// Instance norm then ReLU, the ReLU in place on the norm's fresh output (as
+/// pix2pixHD's `ReLU(True)`): one buffer less per layer.
+pub fn norm_relu(x: &Tensor) -> Tensor {
+    instance_norm(x).relu_()
+}
+
 /// LeakyReLU with slope 0.2 (tch's binding has a fixed 0.01 slope).
 pub fn leaky_relu(x: &Tensor) -> Tensor {
     x.maximum(&(x * 0.2))

@@ -7,7 +7,7 @@ use dancenow_nn::tch::nn::{self, Module};
 use dancenow_nn::tch::Tensor;
 
 use super::global_generator::GlobalGenerator;
-use super::layers::{conv, downsample, instance_norm, reflect, upconv};
+use super::layers::{conv, downsample, norm_relu, reflect, upconv};
 use super::resnet_block::ResnetBlock;
 use crate::config::GeneratorConfig;
 
@@ -71,13 +71,13 @@ impl Module for LocalEnhancer {
             .global
             .features(inputs.last().expect("at least the input"));
         for (enhancer, input) in self.enhancers.iter().zip(inputs.iter().rev().skip(1)) {
-            let local = instance_norm(&enhancer.front.forward(&reflect(input, 3))).relu();
-            let local = instance_norm(&enhancer.down.forward(&local)).relu();
+            let local = norm_relu(&enhancer.front.forward(&reflect(input, 3)));
+            let local = norm_relu(&enhancer.down.forward(&local));
             h = local + h;
             for block in &enhancer.blocks {
                 h = block.forward(&h);
             }
-            h = instance_norm(&enhancer.up.forward(&h)).relu();
+            h = norm_relu(&enhancer.up.forward(&h));
         }
         self.out.forward(&reflect(&h, 3)).tanh()
     }

@@ -4,7 +4,7 @@
 use dancenow_nn::tch::nn::{self, Module};
 use dancenow_nn::tch::Tensor;
 
-use super::layers::{conv, instance_norm, reflect};
+use super::layers::{conv, instance_norm, norm_relu, reflect};
 
 #[derive(Debug)]
 pub struct ResnetBlock {
@@ -23,7 +23,7 @@ impl ResnetBlock {
 
 impl Module for ResnetBlock {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let h = instance_norm(&self.conv1.forward(&reflect(x, 1))).relu();
+        let h = norm_relu(&self.conv1.forward(&reflect(x, 1)));
         let h = instance_norm(&self.conv2.forward(&reflect(&h, 1)));
         x + h
     }

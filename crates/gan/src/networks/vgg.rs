@@ -91,7 +91,7 @@ impl Vgg16 {
         let mut h = ((images + 1.0) / 2.0 - &self.mean) / &self.std;
         let mut out = Vec::with_capacity(SLICE_ENDS.len());
         for (i, conv) in self.convs.iter().enumerate() {
-            h = conv.forward(&h).relu();
+            h = conv.forward(&h).relu_();
             if SLICE_ENDS.contains(&i) {
                 out.push(h.shallow_clone());
             }
