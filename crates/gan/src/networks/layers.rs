@@ -56,9 +56,12 @@ pub fn norm_relu(x: &Tensor) -> Tensor {
     instance_norm(x).relu_()
 }
 
-/// LeakyReLU with slope 0.2 (tch's binding has a fixed 0.01 slope).
+/// LeakyReLU with slope 0.2. tch's `leaky_relu` binding has a fixed 0.01 slope, so this is
+/// PReLU with a constant slope: one fused kernel forward and backward, where
+/// `max(x, 0.2 x)` takes two of each.
 pub fn leaky_relu(x: &Tensor) -> Tensor {
-    x.maximum(&(x * 0.2))
+    let slope = Tensor::from_slice(&[0.2f32]).to_device(x.device());
+    x.prelu(&slope.to_kind(x.kind()))
 }
 
 /// AvgPool2d(3, stride 2, padding 1, count_include_pad=False): pix2pixHD's downsampler.
