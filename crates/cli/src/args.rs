@@ -163,24 +163,8 @@ pub struct PoseArgs {
     /// Also write this video: the frames with the detected skeleton drawn over them.
     #[arg(long, value_name = "VIDEO")]
     pub preview: Option<PathBuf>,
-    /// Frame rate of an image folder (images carry none).
-    #[arg(long, value_parser = parse_fps)]
-    pub fps: Option<f64>,
-    /// Also detect the 21 points of each hand.
-    #[arg(long)]
-    pub hands: bool,
-    /// Also detect the 70 face points.
-    #[arg(long)]
-    pub face: bool,
-    /// Follow the person nearest to this pixel in the first frame (default: the largest).
-    #[arg(long, value_name = "X,Y", value_parser = parse_point)]
-    pub person_at: Option<(f32, f32)>,
-    /// CPU threads for the models (default: one per core).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
-    #[arg(long, default_value = "auto")]
-    pub device: DeviceChoice,
+    #[command(flatten)]
+    pub detect: DetectArgs,
 }
 
 #[derive(Args)]

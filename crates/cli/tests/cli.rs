@@ -1,8 +1,10 @@
 //! The `dancenow` binary as a user runs it, each test in its own temporary folder.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::PathBuf;
+
+use common::{fail, s, succeed};
 use dancenow_media::{probe, FrameSource, VideoWriter};
 use dancenow_pose::normalize::VideoStats;
 use dancenow_pose::openpose;
@@ -19,33 +21,6 @@ impl TempDir {
     fn path(&self, name: &str) -> PathBuf {
         self.0.path().join(name)
     }
-}
-
-fn dancenow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dancenow"))
-        .args(args)
-        .output()
-        .expect("running dancenow")
-}
-
-fn succeed(args: &[&str]) -> String {
-    let out = dancenow(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "dancenow {args:?} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fail(args: &[&str]) -> String {
-    let out = dancenow(args);
-    assert!(
-        !out.status.success(),
-        "dancenow {args:?} should have failed"
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 /// A person `tall` pixels high with ankles centred at (x, ankle_y), arms out.

@@ -1,37 +1,12 @@
 //! prepare -> train -> transfer as a user runs them, on a short real clip.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use std::path::{Path, PathBuf};
+
+use common::{fail, s, succeed};
 use dancenow_media::{probe, FrameSource, VideoWriter};
 use image::{imageops, Rgb, RgbImage};
-
-fn dancenow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dancenow"))
-        .args(args)
-        .output()
-        .expect("running dancenow")
-}
-
-fn succeed(args: &[&str]) -> String {
-    let out = dancenow(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "dancenow {args:?} failed: {stderr}");
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fail(args: &[&str]) -> String {
-    let out = dancenow(args);
-    assert!(
-        !out.status.success(),
-        "dancenow {args:?} should have failed"
-    );
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// The first `frames` frames of the pose2sim sample, at a quarter of its size.
 fn short_clip(path: &Path, frames: usize) {

@@ -175,8 +175,7 @@ pub fn train(
                 trainer.write_samples(&path)?;
                 on_event(Event::Sample(path));
             }
-            let stopping = options.stop.load(Ordering::SeqCst)
-                || options.max_steps.is_some_and(|m| steps_this_run >= m);
+            let stopping = must_stop(options, steps_this_run);
             if done % t.checkpoint_every == 0 || done == stage_config.steps || stopping {
                 let path = model.checkpoint_path(stage);
                 trainer.save(&path, done)?;
@@ -195,9 +194,7 @@ pub fn train(
             }
         }
         on_event(Event::StageFinished { stage });
-        if options.stop.load(Ordering::SeqCst)
-            || options.max_steps.is_some_and(|m| steps_this_run >= m)
-        {
+        if must_stop(options, steps_this_run) {
             let more = stages[i + 1..]
                 .iter()
                 .any(|s| options.only_stage.is_none_or(|o| o == s.stage));
@@ -281,6 +278,11 @@ impl<'a> Pix2PixHD<'a> {
             d_fake: d_fake.double_value(&[]),
         }
     }
+}
+
+/// Whether Ctrl-C or the run's step budget asks training to stop.
+fn must_stop(options: &TrainOptions, steps_this_run: u64) -> bool {
+    options.stop.load(Ordering::SeqCst) || options.max_steps.is_some_and(|m| steps_this_run >= m)
 }
 
 /// A stage's networks with its data order and checkpoints.

@@ -1,7 +1,6 @@
 //! `dancenow pose`: video, image or image folder -> OpenPose JSON per frame (+ preview).
 
 use anyhow::{Context, Result};
-use dancenow_detect::{Parts, Tracker};
 use dancenow_media::{FrameSink, FrameSource};
 use dancenow_pose::openpose::{SequenceInfo, SequenceWriter};
 use dancenow_pose::render::StickFigure;
@@ -45,19 +44,9 @@ impl Summary {
 
 pub fn run(args: PoseArgs) -> Result<()> {
     super::require_exists(&args.input, "input")?;
-    let device = args.device.resolve()?;
-    dancenow_nn::set_cpu_threads(args.threads);
-    let models = crate::assets::mediapipe_models()?;
-    let mut source = FrameSource::open(&args.input, args.fps)?;
+    let mut source = FrameSource::open(&args.input, args.detect.fps)?;
     let info = source.info();
-    let parts = Parts {
-        hands: args.hands,
-        face: args.face,
-    };
-    let mut tracker = Tracker::load(&models, device, parts).context("loading the pose models")?;
-    if let Some((x, y)) = args.person_at {
-        tracker = tracker.start_near(x, y);
-    }
+    let mut tracker = super::track::tracker(&args.detect)?;
 
     let name = args
         .input

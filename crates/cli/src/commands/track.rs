@@ -56,19 +56,8 @@ impl Track {
     }
 
     fn detect(mut source: FrameSource, args: &DetectArgs) -> Result<Self> {
-        let device = args.device.resolve()?;
-        dancenow_nn::set_cpu_threads(args.threads);
         let info = source.info();
-        let parts = Parts {
-            hands: args.hands,
-            face: args.face,
-        };
-        let models = crate::assets::mediapipe_models()?;
-        let mut tracker =
-            Tracker::load(&models, device, parts).context("loading the pose models")?;
-        if let Some((x, y)) = args.person_at {
-            tracker = tracker.start_near(x, y);
-        }
+        let mut tracker = tracker(args)?;
         let (mut people, mut several) = (Vec::new(), Vec::new());
         let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
         for (index, image) in source.by_ref().enumerate() {
@@ -89,4 +78,21 @@ impl Track {
             several,
         })
     }
+}
+
+/// The pose tracker as the detection options ask: device, threads, parts, the person to
+/// follow.
+pub fn tracker(args: &DetectArgs) -> Result<Tracker> {
+    let device = args.device.resolve()?;
+    dancenow_nn::set_cpu_threads(args.threads);
+    let parts = Parts {
+        hands: args.hands,
+        face: args.face,
+    };
+    let models = crate::assets::mediapipe_models()?;
+    let tracker = Tracker::load(&models, device, parts).context("loading the pose models")?;
+    Ok(match args.person_at {
+        Some((x, y)) => tracker.start_near(x, y),
+        None => tracker,
+    })
 }
