@@ -41,6 +41,10 @@ pub enum Command {
     Train(TrainArgs),
     /// Make the target person of a model dance as the source video's dancer does.
     Transfer(TransferArgs),
+    /// Measure a model on its dataset's held-out frames: SSIM, LPIPS, pose distance, jitter.
+    Eval(EvalArgs),
+    /// The whole pipeline on the sample videos: prepare, train, transfer, eval.
+    Demo(DemoArgs),
     /// Show the tensor engine and check that the chosen device computes.
     Device(DeviceArgs),
 }
@@ -104,6 +108,10 @@ pub struct TrainArgs {
     /// Continue the model in OUTPUT from its checkpoints, with its config.toml.
     #[arg(long)]
     pub resume: bool,
+    /// Train plain pix2pixHD, frame by frame, without the paper's temporal smoothing (the
+    /// baseline of its comparisons).
+    #[arg(long, conflicts_with = "resume")]
+    pub no_temporal: bool,
     /// Run only this stage: global or local.
     #[arg(long)]
     pub stage: Option<dancenow_gan::Stage>,
@@ -142,6 +150,62 @@ pub struct TransferArgs {
     pub smooth: SmoothArg,
     #[command(flatten)]
     pub detect: DetectArgs,
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Output folder; a demo stopped half-way continues where it stopped.
+    #[arg(short, long, default_value = "demo-out")]
+    pub output: PathBuf,
+    /// The target person's video (default: the pose2sim sample setup installs).
+    #[arg(long, value_name = "VIDEO")]
+    pub target: Option<PathBuf>,
+    /// The source dancer's video (default: the sports2d sample setup installs).
+    #[arg(long, value_name = "VIDEO")]
+    pub source: Option<PathBuf>,
+    /// Image size of the model.
+    #[arg(long, value_name = "WxH", default_value = "128x128")]
+    pub size: Size,
+    /// Model preset.
+    #[arg(long, default_value = "small")]
+    pub preset: dancenow_gan::Preset,
+    /// Training steps of each stage; the default fits about 8 minutes on a 2-core CPU.
+    #[arg(long, default_value_t = 500)]
+    pub steps: u64,
+    /// Stop training after this many minutes whatever the steps (the demo goes on with
+    /// the last checkpoint).
+    #[arg(long, default_value_t = 10.0)]
+    pub minutes: f64,
+    /// CPU threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A model folder made by `dancenow train`.
+    pub model: PathBuf,
+    /// The dataset folder it was trained on (made by `dancenow prepare`); its held-out
+    /// frames are measured.
+    pub data: PathBuf,
+    /// Output folder for the report (report.md, report.html, metrics.json, images).
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// A second model to measure beside the first (e.g. a baseline).
+    #[arg(long, value_name = "MODEL")]
+    pub compare: Option<PathBuf>,
+    /// Sample rows in the picture strips.
+    #[arg(long, default_value_t = 4)]
+    pub samples: usize,
+    /// CPU threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
+    #[arg(long, default_value = "auto")]
+    pub device: DeviceChoice,
 }
 
 #[derive(Args)]

@@ -8,6 +8,7 @@ mod assets;
 mod commands;
 mod logging;
 mod progress;
+mod report;
 
 use clap::Parser;
 

@@ -116,6 +116,55 @@ fn prepare_train_and_transfer_a_real_clip() {
         (36 + 128, 64, Some(16))
     );
 
+    // eval measures the held-out frames, beside a second model when asked.
+    let report = p("report");
+    let out = succeed(&[
+        "eval",
+        s(&model),
+        s(&data),
+        "-o",
+        s(&report),
+        "--compare",
+        s(&model),
+        "--device",
+        "cpu",
+    ]);
+    assert!(out.contains("report.html"), "{out}");
+    let md = std::fs::read_to_string(report.join("report.md")).unwrap();
+    for section in [
+        "## Image quality",
+        "body SSIM",
+        "face LPIPS",
+        "## Pose distance",
+        "missed points",
+        "## Temporal jitter",
+        "## Samples",
+        "samples.png",
+        "ssim.png",
+        "lpips.png",
+    ] {
+        assert!(md.contains(section), "no {section:?} in\n{md}");
+    }
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("data:image/png;base64,").count(),
+        3,
+        "pictures inlined"
+    );
+    let metrics: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(metrics["frames"], serde_json::json!([14, 15]));
+    let models = metrics["models"].as_array().unwrap();
+    assert_eq!(models.len(), 2);
+    let ssim = models[0]["body_ssim"].as_f64().unwrap();
+    assert!(ssim > -1.0 && ssim < 1.0, "{ssim}");
+    assert_eq!(
+        models[0]["body_ssim"], models[1]["body_ssim"],
+        "one model twice"
+    );
+    let samples = image::open(report.join("samples.png")).unwrap();
+    assert_eq!((samples.width(), samples.height()), (4 * 64, 2 * 64));
+
     // A checkpoint cut short is named, not a panic.
     let ckpt = model.join("checkpoints/global.safetensors");
     let bytes = std::fs::read(&ckpt).unwrap();
@@ -166,4 +215,37 @@ fn prepare_of_a_video_without_anybody_fails_clearly() {
         err.contains("does not exist") || err.contains("dataset.json"),
         "{err}"
     );
+}
+
+#[test]
+fn demo_runs_the_whole_pipeline_on_the_sample_videos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let demo = [
+        "demo",
+        "-o",
+        s(&out),
+        "--size",
+        "64x64",
+        "--preset",
+        "tiny",
+        "--steps",
+        "3",
+        "--device",
+        "cpu",
+    ];
+    let printed = succeed(&demo);
+    assert!(printed.contains("demo finished"), "{printed}");
+    // The sports2d sample: 230 frames; source | figure | output at 64 high.
+    let info = probe(&out.join("transfer.mp4")).unwrap();
+    assert_eq!((info.height, info.frame_count), (64, Some(230)));
+    assert!(info.width > 128);
+    let strip = image::open(out.join("strip.png")).unwrap();
+    assert_eq!((strip.width(), strip.height()), (info.width, 4 * 64));
+    for file in ["report/report.html", "report/report.md", "model/losses.png"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    // A second run keeps what is done: the dataset and the trained model.
+    let again = succeed(&demo);
+    assert!(again.contains("demo finished"), "{again}");
 }

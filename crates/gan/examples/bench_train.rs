@@ -19,7 +19,8 @@ fn config(name: &str) -> ModelConfig {
         "paper-global" => (Preset::Paper, 512, 256),
         _ => panic!("unknown size {name:?}: small or paper-global"),
     };
-    let mut config = preset.config(w, h);
+    // pix2pixHD itself, as the PyTorch script runs it: one frame, no temporal input.
+    let mut config = preset.config(w, h).with_temporal(false);
     config.generator.n_local_enhancers = 0;
     config.training.stages = vec![StageConfig {
         stage: Stage::Global,
@@ -52,7 +53,7 @@ fn main() {
     let mut step_times = Vec::new();
     for i in 0..steps + 2 {
         let start = Instant::now();
-        nets.step(&x, &y, 2e-4);
+        nets.step(std::slice::from_ref(&x), std::slice::from_ref(&y), 2e-4);
         if i >= 2 {
             step_times.push(start.elapsed().as_secs_f64());
         }

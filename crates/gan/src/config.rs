@@ -147,6 +147,11 @@ pub struct TrainingConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelConfig {
     pub preset: String,
+    /// Temporal smoothing (paper, section 3.2): the generator also sees the previous
+    /// generated frame, and the discriminator judges pairs of consecutive frames. Absent
+    /// in files older than it: off.
+    #[serde(default)]
+    pub temporal: bool,
     /// The output size, that of the training images.
     pub width: u32,
     pub height: u32,
@@ -220,6 +225,7 @@ impl Preset {
         };
         ModelConfig {
             preset: self.name().into(),
+            temporal: false,
             width,
             height,
             generator,
@@ -235,10 +241,42 @@ impl Preset {
                 checkpoint_every: if self == Preset::Tiny { 100 } else { 500 },
             },
         }
+        .with_temporal(true)
     }
 }
 
+/// Channels of a stick figure, and of a frame.
+const FIGURE_CHANNELS: i64 = 3;
+const IMAGE_CHANNELS: i64 = 3;
+
 impl ModelConfig {
+    /// This config with temporal smoothing on or off, and the channels that go with it.
+    pub fn with_temporal(mut self, temporal: bool) -> Self {
+        self.temporal = temporal;
+        self.generator.input_nc = self.generator_input_nc();
+        self.discriminator.input_nc = self.discriminator_input_nc();
+        self
+    }
+
+    /// The stick figure, and the previous frame with temporal smoothing.
+    fn generator_input_nc(&self) -> i64 {
+        FIGURE_CHANNELS + if self.temporal { IMAGE_CHANNELS } else { 0 }
+    }
+
+    /// (stick figure, frame) for one frame, or for each of two consecutive frames.
+    fn discriminator_input_nc(&self) -> i64 {
+        (FIGURE_CHANNELS + IMAGE_CHANNELS) * if self.temporal { 2 } else { 1 }
+    }
+
+    /// Frames the discriminator judges at once: 2 with temporal smoothing.
+    pub fn frames_per_example(&self) -> usize {
+        if self.temporal {
+            2
+        } else {
+            1
+        }
+    }
+
     /// Each stage's image size: the global stage works at the output size halved once
     /// per local enhancer (when the schedule has a local stage).
     pub fn stage_size(&self, stage: Stage) -> (u32, u32) {
@@ -297,6 +335,19 @@ impl ModelConfig {
             return Err("the network sizes must be positive".into());
         }
         let t = &self.training;
+        if g.input_nc != self.generator_input_nc()
+            || self.discriminator.input_nc != self.discriminator_input_nc()
+        {
+            return Err(format!(
+                "with temporal = {}, the generator takes {} channels and the discriminator {}; \
+                 the file says {} and {}",
+                self.temporal,
+                self.generator_input_nc(),
+                self.discriminator_input_nc(),
+                g.input_nc,
+                self.discriminator.input_nc
+            ));
+        }
         if t.stages.is_empty() {
             return Err("the schedule has no stages".into());
         }

@@ -16,6 +16,8 @@ enum Network {
 pub struct Generator {
     pub vs: VarStore,
     pub stage: Stage,
+    /// Whether the input carries the previous frame after the stick figure.
+    pub temporal: bool,
     network: Network,
 }
 
@@ -29,9 +31,25 @@ impl Generator {
             }
             Stage::Local => Network::Local(LocalEnhancer::new(&vs.root(), &options)),
         };
-        Self { vs, stage, network }
+        Self {
+            vs,
+            stage,
+            temporal: config.temporal,
+            network,
+        }
     }
 
+    /// The frame for stick figure `figure`, following `previous` (the last generated
+    /// frame; black, i.e. zeros, at the start of a shot) when the model is temporal.
+    pub fn frame(&self, figure: &Tensor, previous: Option<&Tensor>) -> Tensor {
+        if !self.temporal {
+            return self.forward(figure);
+        }
+        let previous = previous.map_or_else(|| figure.zeros_like(), Tensor::shallow_clone);
+        self.forward(&Tensor::cat(&[figure, &previous], 1))
+    }
+
+    /// The network on its full input (stick figure, and previous frame when temporal).
     pub fn forward(&self, x: &Tensor) -> Tensor {
         match &self.network {
             Network::Global(g) => g.forward(x),

@@ -16,6 +16,9 @@ pub struct Renderer {
     generator: Generator,
     /// The training step the weights come from.
     pub step: u64,
+    /// The last frame generated, at the stage's size: the next frame's input when the
+    /// model is temporal.
+    previous: Option<tch::Tensor>,
 }
 
 impl Renderer {
@@ -57,6 +60,7 @@ impl Renderer {
             config,
             generator,
             step,
+            previous: None,
         })
     }
 
@@ -64,9 +68,15 @@ impl Renderer {
         self.generator.stage
     }
 
-    /// The frame for one stick figure of the model's size; a model whose local stage is
-    /// not trained yet works at the global stage's size and is scaled up to it.
-    pub fn render(&self, figure: &RgbImage) -> RgbImage {
+    /// Starts a new shot: the next frame does not follow the last one rendered.
+    pub fn reset(&mut self) {
+        self.previous = None;
+    }
+
+    /// The frame for one stick figure of the model's size, following the frames rendered
+    /// since the last [`reset`](Self::reset); a model whose local stage is not trained yet
+    /// works at the global stage's size and is scaled up to it.
+    pub fn render(&mut self, figure: &RgbImage) -> RgbImage {
         let (w, h) = self.config.stage_size(self.stage());
         let input = if figure.dimensions() == (w, h) {
             figure.clone()
@@ -74,7 +84,14 @@ impl Renderer {
             imageops::resize(figure, w, h, imageops::FilterType::Triangle)
         };
         let device = self.generator.vs.device();
-        let out = tch::no_grad(|| to_image(&self.generator.forward(&to_tensor(&input, device))));
+        let frame = tch::no_grad(|| {
+            self.generator
+                .frame(&to_tensor(&input, device), self.previous.as_ref())
+        });
+        let out = to_image(&frame);
+        if self.generator.temporal {
+            self.previous = Some(frame);
+        }
         if out.dimensions() == (self.config.width, self.config.height) {
             out
         } else {

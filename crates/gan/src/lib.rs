@@ -12,7 +12,7 @@ pub mod losses;
 pub mod model_dir;
 pub mod networks;
 mod optim;
-mod plot;
+pub mod plot;
 pub mod train;
 
 pub use config::{DiscriminatorConfig, GeneratorConfig, ModelConfig, Preset, Stage};

@@ -141,3 +141,84 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
         .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
         .map_err(|e| format!("{}: cannot draw the loss plot: {e}", path.display()))
 }
+
+/// One named line of a [`write_line_chart`].
+pub struct Line<'a> {
+    pub name: &'a str,
+    pub points: Vec<(f64, f64)>,
+}
+
+const PALETTE: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    BLACK,
+];
+
+/// A plain line chart (linear axes) to a PNG at `path`, drawn beside it and renamed.
+pub fn write_line_chart(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    lines: &[Line],
+) -> Result<(), String> {
+    let points = || lines.iter().flat_map(|l| &l.points);
+    let (x0, x1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let (y0, y1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+    if x0 > x1 {
+        return Err(format!("{}: nothing to plot", path.display()));
+    }
+    let pad_x = ((x1 - x0) * 0.02).max(0.5);
+    let pad_y = ((y1 - y0) * 0.1).max(1e-3);
+    let labels = font_available();
+    let partial = path.with_extension("partial.png");
+    let result = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let root = BitMapBackend::new(&partial, (800, 400)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut builder = ChartBuilder::on(&root);
+        builder.margin(15);
+        if labels {
+            builder
+                .caption(title, ("sans-serif", 20))
+                .x_label_area_size(35)
+                .y_label_area_size(55);
+        }
+        let mut chart =
+            builder.build_cartesian_2d((x0 - pad_x)..(x1 + pad_x), (y0 - pad_y)..(y1 + pad_y))?;
+        let mut mesh = chart.configure_mesh();
+        if labels {
+            mesh.x_desc(x_label).y_desc(y_label);
+        } else {
+            mesh.disable_x_axis().disable_y_axis();
+        }
+        mesh.draw()?;
+        for (i, line) in lines.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            chart.draw_series(
+                line.points
+                    .iter()
+                    .map(|p| Circle::new(*p, 2, color.filled())),
+            )?;
+            let drawn = chart.draw_series(LineSeries::new(line.points.iter().copied(), color))?;
+            if labels {
+                drawn
+                    .label(line.name)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+            }
+        }
+        if labels {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.8))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        root.present()?;
+        Ok(())
+    })();
+    result
+        .map_err(|e| e.to_string())
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: cannot draw the chart: {e}", path.display()))
+}

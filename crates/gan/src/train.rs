@@ -130,7 +130,7 @@ pub fn train(
             continue;
         }
         let previous = i.checked_sub(1).map(|p| stages[p].stage);
-        let mut trainer = StageTrainer::new(&config, i, dataset, options.device, vgg.as_ref());
+        let mut trainer = StageTrainer::new(&config, i, dataset, options.device, vgg.as_ref())?;
         let start = trainer.restore(model, previous)?;
         // Losses past the checkpoint belong to steps that will be run again.
         losses.retain(|r| {
@@ -238,26 +238,41 @@ impl<'a> Pix2PixHD<'a> {
         }
     }
 
-    /// One step on stick figure `x` and real frame `y`: the discriminator's and the
-    /// generator's losses, then an Adam update of each with learning rate `lr`. The
-    /// record's stage and step are the caller's to fill.
-    pub fn step(&mut self, x: &Tensor, y: &Tensor, lr: f64) -> LossRecord {
-        let fake = self.generator.forward(x);
-        let real_pair = Tensor::cat(&[x, y], 1);
-        let fake_pair = Tensor::cat(&[x, &fake], 1);
+    /// One step on consecutive stick figures `xs` and real frames `ys` (one frame, or two
+    /// with temporal smoothing): the discriminator's and the generator's losses, then an
+    /// Adam update of each with learning rate `lr`. With two frames, as the paper trains
+    /// temporal smoothing: I0 = G(x0, 0), I1 = G(x1, I0), and the discriminator judges
+    /// (x0, x1, I0, I1) against (x0, x1, y0, y1); VGG on both frames. The record's stage
+    /// and step are the caller's to fill.
+    pub fn step(&mut self, xs: &[Tensor], ys: &[Tensor], lr: f64) -> LossRecord {
+        let mut fakes: Vec<Tensor> = Vec::with_capacity(xs.len());
+        for x in xs {
+            let fake = self.generator.frame(x, fakes.last());
+            fakes.push(fake);
+        }
+        let real_input = Tensor::cat(&xs.iter().chain(ys).collect::<Vec<_>>(), 1);
+        let fake_input = Tensor::cat(&xs.iter().chain(&fakes).collect::<Vec<_>>(), 1);
 
-        let on_fake_detached = self.discriminator.forward(&fake_pair.detach());
-        let on_real = self.discriminator.forward(&real_pair);
+        let on_fake_detached = self.discriminator.forward(&fake_input.detach());
+        let on_real = self.discriminator.forward(&real_input);
         let d_fake = losses::lsgan(&on_fake_detached, 0.0);
         let d_real = losses::lsgan(&on_real, 1.0);
         let loss_d = (&d_fake + &d_real) * 0.5;
 
-        let on_fake = self.discriminator.forward(&fake_pair);
+        let on_fake = self.discriminator.forward(&fake_input);
         let g_gan = losses::lsgan(&on_fake, 1.0);
         let g_feat = losses::feature_matching(&on_fake, &on_real);
+        let device = xs[0].device();
         let g_vgg = match self.vgg {
-            Some(vgg) => losses::vgg(vgg, &fake, y) * self.vgg_weight,
-            None => Tensor::zeros([], (Kind::Float, x.device())),
+            Some(vgg) => {
+                fakes
+                    .iter()
+                    .zip(ys)
+                    .map(|(f, y)| losses::vgg(vgg, f, y))
+                    .fold(Tensor::zeros([], (Kind::Float, device)), |a, l| a + l)
+                    * self.vgg_weight
+            }
+            None => Tensor::zeros([], (Kind::Float, device)),
         };
         let loss_g = &g_gan + &g_feat + &g_vgg;
 
@@ -293,6 +308,8 @@ struct StageTrainer<'a> {
     dataset: &'a Dataset,
     device: Device,
     nets: Pix2PixHD<'a>,
+    /// The training frames that can end an example: with temporal smoothing, those whose
+    /// previous video frame was kept too.
     train: Vec<&'a FrameEntry>,
     /// Output size over stage size: the dataset's images are shrunk by this much.
     shrink: i64,
@@ -305,21 +322,29 @@ impl<'a> StageTrainer<'a> {
         dataset: &'a Dataset,
         device: Device,
         vgg: Option<&'a Vgg16>,
-    ) -> Self {
+    ) -> Result<Self, TrainError> {
         let stage = config.training.stages[stage_index].stage;
+        let train = examples_of(dataset, config, Split::Train);
+        if train.is_empty() {
+            return Err(TrainError::Plan(format!(
+                "{}: temporal smoothing trains on consecutive frames, and no two kept training \
+                 frames follow each other; train with --no-temporal",
+                dataset.layout.root().display()
+            )));
+        }
         tch::manual_seed(config.training.seed.wrapping_add(stage_index as u64) as i64);
         let nets = Pix2PixHD::new(config, stage, device, vgg);
         let (w, _) = config.stage_size(stage);
-        Self {
+        Ok(Self {
             config,
             stage,
             stage_index,
             dataset,
             device,
             nets,
-            train: dataset.split(Split::Train),
+            train,
             shrink: (config.width / w) as i64,
-        }
+        })
     }
 
     /// Loads this stage's checkpoint, or starts from the previous stage's weights; the
@@ -423,10 +448,29 @@ impl<'a> StageTrainer<'a> {
         }
     }
 
+    /// The consecutive examples ending at `entry`: one, or two with temporal smoothing.
+    fn examples(&self, entry: &FrameEntry) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
+        let mut frames = vec![entry];
+        while frames.len() < self.config.frames_per_example() {
+            let previous = self.dataset.previous(frames[0]).ok_or_else(|| {
+                TrainError::Plan(format!("frame {} has no previous frame", entry.index))
+            })?;
+            frames.insert(0, previous);
+        }
+        let mut xs = Vec::with_capacity(frames.len());
+        let mut ys = Vec::with_capacity(frames.len());
+        for f in frames {
+            let ex = self.example(f)?;
+            xs.push(ex.figure);
+            ys.push(ex.real);
+        }
+        Ok((xs, ys))
+    }
+
     fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
-        let ex = self.example(self.entry(step))?;
+        let (xs, ys) = self.examples(self.entry(step))?;
         let lr = self.learning_rate(step, steps);
-        let mut record = self.nets.step(&ex.figure, &ex.real, lr);
+        let mut record = self.nets.step(&xs, &ys, lr);
         record.step = step + 1;
         Ok(record)
     }
@@ -434,7 +478,7 @@ impl<'a> StageTrainer<'a> {
     /// A grid of fixed frames (held-out ones when there are any): one row each of
     /// stick figure | generated | real.
     fn write_samples(&self, path: &std::path::Path) -> Result<(), TrainError> {
-        let val = self.dataset.split(Split::Val);
+        let val = examples_of(self.dataset, self.config, Split::Val);
         let pool = if val.is_empty() { &self.train } else { &val };
         let picks: Vec<&FrameEntry> = (0..SAMPLE_FRAMES.min(pool.len()))
             .map(|k| pool[k * pool.len() / SAMPLE_FRAMES.min(pool.len())])
@@ -442,9 +486,15 @@ impl<'a> StageTrainer<'a> {
         let (w, h) = self.config.stage_size(self.stage);
         let mut grid = RgbImage::new(3 * w, h * picks.len() as u32);
         for (row, entry) in picks.iter().enumerate() {
-            let ex = self.example(entry)?;
-            let fake = tch::no_grad(|| self.nets.generator.forward(&ex.figure));
-            for (col, t) in [&ex.figure, &fake, &ex.real].into_iter().enumerate() {
+            let (xs, ys) = self.examples(entry)?;
+            let fake = tch::no_grad(|| {
+                xs.iter().fold(None, |previous: Option<Tensor>, x| {
+                    Some(self.nets.generator.frame(x, previous.as_ref()))
+                })
+            })
+            .expect("at least one frame");
+            let (figure, real) = (&xs[xs.len() - 1], &ys[ys.len() - 1]);
+            for (col, t) in [figure, &fake, real].into_iter().enumerate() {
                 imageops::replace(
                     &mut grid,
                     &to_image(t),
@@ -458,6 +508,19 @@ impl<'a> StageTrainer<'a> {
             .and_then(|()| std::fs::rename(&partial, path).map_err(Into::into))
             .map_err(|e| TrainError::Output(format!("{}: {e}", path.display())))
     }
+}
+
+/// The frames of `split` that can end a training example (see [`StageTrainer::train`]).
+fn examples_of<'a>(
+    dataset: &'a Dataset,
+    config: &ModelConfig,
+    split: Split,
+) -> Vec<&'a FrameEntry> {
+    dataset
+        .split(split)
+        .into_iter()
+        .filter(|e| config.frames_per_example() == 1 || dataset.previous(e).is_some())
+        .collect()
 }
 
 /// A small, fast, well-mixed generator (Steele et al.), for the data order.

@@ -25,7 +25,7 @@ fn window(channels: i64, device: Device) -> Tensor {
         .map(|i| (-((i as f64 - half).powi(2)) / (2.0 * SIGMA * SIGMA)).exp())
         .collect();
     let sum: f64 = g.iter().sum();
-    let g = Tensor::from_slice(&g).to_kind(Kind::Float) / sum;
+    let g = Tensor::from_slice(&g) / sum;
     let w = g.unsqueeze(1).matmul(&g.unsqueeze(0));
     w.expand([channels, 1, WINDOW, WINDOW], false)
         .contiguous()
@@ -44,7 +44,8 @@ pub fn ssim(a: &Tensor, b: &Tensor) -> Result<Tensor, SsimError> {
             height: sa[2],
         });
     }
-    let (a, b) = (a.to_kind(Kind::Float), b.to_kind(Kind::Float));
+    // float64: the variances are differences of large sums, which float32 blurs at 1e-5.
+    let (a, b) = (a.to_kind(Kind::Double), b.to_kind(Kind::Double));
     let w = window(sa[1], a.device());
     let blur = |x: &Tensor| x.conv2d(&w, None::<Tensor>, [1, 1], [0, 0], [1, 1], sa[1]);
     let (mu_a, mu_b) = (blur(&a), blur(&b));
@@ -53,7 +54,7 @@ pub fn ssim(a: &Tensor, b: &Tensor) -> Result<Tensor, SsimError> {
     let cov = blur(&(&a * &b)) - &mu_a * &mu_b;
     let map = ((&mu_a * &mu_b * 2.0 + C1) * (cov * 2.0 + C2))
         / ((mu_a.square() + mu_b.square() + C1) * (var_a + var_b + C2));
-    Ok(map.mean_dim(&[1i64, 2, 3][..], false, Kind::Float))
+    Ok(map.mean_dim(&[1i64, 2, 3][..], false, Kind::Double))
 }
 
 /// A `[1, 3, H, W]` tensor in [0, 1] of an 8-bit image.

@@ -1,6 +1,8 @@
 //! One module per command; each checks its plan first, then does the work.
 
+mod demo;
 mod device;
+mod eval;
 mod normalize;
 mod pose;
 mod prepare;
@@ -27,6 +29,8 @@ pub fn run(command: Command) -> Result<()> {
         Command::Prepare(args) => prepare::run(args),
         Command::Train(args) => train::run(args),
         Command::Transfer(args) => transfer::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Device(args) => device::run(args),
     }
 }

@@ -32,7 +32,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 args.output.display()
             );
         }
-        let mut config = args.preset.config(dataset.info.width, dataset.info.height);
+        let mut config = args
+            .preset
+            .config(dataset.info.width, dataset.info.height)
+            .with_temporal(!args.no_temporal);
         config.training.seed = args.seed;
         if let Some(steps) = args.steps {
             for stage in &mut config.training.stages {
@@ -57,10 +60,15 @@ pub fn run(args: TrainArgs) -> Result<()> {
     }
     let config = model.read_config()?;
     info!(
-        "{} preset, {}x{}, stages: {}",
+        "{} preset, {}x{}{}, stages: {}",
         config.preset,
         config.width,
         config.height,
+        if config.temporal {
+            ", temporal smoothing"
+        } else {
+            ""
+        },
         config
             .training
             .stages

@@ -19,7 +19,7 @@ pub fn run(args: TransferArgs) -> Result<()> {
     super::require_exists(&args.model, "model")?;
     let model = ModelDir::new(&args.model);
     let device = args.detect.device.resolve()?;
-    let renderer = Renderer::load(&model, device)
+    let mut renderer = Renderer::load(&model, device)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     let target = model.read_target()?;
     let (width, height) = (renderer.config.width, renderer.config.height);

@@ -1,0 +1,164 @@
+//! `dancenow demo`: the whole pipeline on the sample videos setup installs, with the
+//! same commands a user runs: prepare the target, train, transfer the source's dance,
+//! evaluate. Each step that already finished in the output folder is kept, so a demo
+//! stopped half-way continues.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use dancenow_gan::{Dataset, ModelDir};
+use dancenow_media::FrameSource;
+use image::{imageops, RgbImage};
+use tracing::info;
+
+use crate::args::{
+    DemoArgs, DetectArgs, EvalArgs, PrepareArgs, SmoothArg, TrainArgs, TransferArgs,
+};
+
+/// Rows of the picture strip cut from the transfer video.
+const STRIP_ROWS: usize = 4;
+
+pub fn run(args: DemoArgs) -> Result<()> {
+    let samples = crate::assets::deps_dir().join("samples");
+    let target = args
+        .target
+        .clone()
+        .unwrap_or_else(|| samples.join("pose2sim/cam01.mp4"));
+    let source = args
+        .source
+        .clone()
+        .unwrap_or_else(|| samples.join("sports2d/demo.mp4"));
+    for (video, what) in [(&target, "target"), (&source, "source")] {
+        if !video.is_file() {
+            anyhow::bail!(
+                "the {what} video {} is missing; run `cargo xtask setup` (it installs the sample videos)",
+                video.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(&args.output)
+        .with_context(|| format!("creating {}", args.output.display()))?;
+    let out = |name: &str| args.output.join(name);
+    let (data, model, video, report) = (
+        out("target.data"),
+        out("model"),
+        out("transfer.mp4"),
+        out("report"),
+    );
+    let detect = DetectArgs {
+        fps: None,
+        hands: false,
+        face: false,
+        person_at: None,
+        threads: args.threads,
+        device: args.device,
+    };
+
+    step(1, "preparing the target person's frames", &target);
+    if Dataset::open(&data).is_ok() {
+        info!("{} is already prepared", data.display());
+    } else {
+        if data.exists() {
+            std::fs::remove_dir_all(&data)
+                .with_context(|| format!("removing the unfinished {}", data.display()))?;
+        }
+        super::prepare::run(PrepareArgs {
+            input: target.clone(),
+            output: data.clone(),
+            poses: None,
+            size: args.size,
+            val_fraction: 0.1,
+            detect: detect.clone(),
+        })?;
+    }
+
+    step(2, "training the model (resumable)", &data);
+    super::train::run(TrainArgs {
+        data: data.clone(),
+        output: model.clone(),
+        preset: args.preset,
+        steps: Some(args.steps),
+        resume: ModelDir::new(&model).exists(),
+        no_temporal: false,
+        stage: None,
+        minutes: Some(args.minutes),
+        seed: 0,
+        threads: args.threads,
+        device: args.device,
+    })?;
+
+    step(3, "making the target dance as the source does", &source);
+    super::transfer::run(TransferArgs {
+        source: source.clone(),
+        model: model.clone(),
+        output: video.clone(),
+        poses: None,
+        side_by_side: true,
+        smooth: SmoothArg(Some(dancenow_pose::smooth::Smoothing::median(
+            dancenow_pose::smooth::DEFAULT_MEDIAN_WINDOW,
+        ))),
+        detect: detect.clone(),
+    })?;
+    let strip = out("strip.png");
+    write_strip(&video, &strip)?;
+
+    step(4, "evaluating on the held-out frames", &data);
+    super::eval::run(EvalArgs {
+        model: model.clone(),
+        data: data.clone(),
+        output: report.clone(),
+        compare: None,
+        samples: 4,
+        threads: args.threads,
+        device: args.device,
+    })?;
+
+    println!();
+    println!("demo finished; in {}:", args.output.display());
+    for (path, what) in [
+        (
+            &video,
+            "source | stick figure | generated target, side by side",
+        ),
+        (&strip, "a few frames of it as one picture"),
+        (
+            &report.join("report.html"),
+            "the evaluation report (also report.md)",
+        ),
+        (
+            &model.join("samples"),
+            "training samples: stick figure | generated | real",
+        ),
+        (&model.join("losses.png"), "the training losses"),
+    ] {
+        println!("  {:<40} {what}", path.display());
+    }
+    Ok(())
+}
+
+fn step(n: usize, what: &str, input: &Path) {
+    info!("demo step {n} of 4: {what} ({})", input.display());
+}
+
+/// [`STRIP_ROWS`] frames spread over the video, stacked: a picture of the result for
+/// people who cannot play the video (the README's).
+fn write_strip(video: &Path, path: &PathBuf) -> Result<()> {
+    let frames: Vec<RgbImage> = FrameSource::open(video, None)
+        .with_context(|| format!("reading back {}", video.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("reading back {}", video.display()))?;
+    let Some(first) = frames.first() else {
+        anyhow::bail!("{} has no frames", video.display());
+    };
+    let (w, h) = first.dimensions();
+    let rows = STRIP_ROWS.min(frames.len());
+    let mut strip = RgbImage::new(w, h * rows as u32);
+    for row in 0..rows {
+        // Centred in each of `rows` equal parts of the video.
+        let frame = &frames[(2 * row + 1) * frames.len() / (2 * rows)];
+        imageops::replace(&mut strip, frame, 0, (row as u32 * h) as i64);
+    }
+    strip
+        .save(path)
+        .with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,220 @@
+//! `dancenow eval MODEL DATA -o REPORT`: the paper's measures (section 5) on the
+//! held-out frames of the dataset a model was trained on, written as a report.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use dancenow_detect::{Parts, Tracker};
+use dancenow_gan::dataset::{FrameEntry, Split};
+use dancenow_gan::{Dataset, ModelDir, Renderer};
+use dancenow_metrics::{jitter, ssim_images, Backbone, Lpips, Part, PoseDistance};
+use dancenow_nn::tch::Device;
+use dancenow_pose::{openpose, FaceBox, Person};
+use image::{imageops, RgbImage};
+use tracing::info;
+
+use crate::args::EvalArgs;
+use crate::report::{self, FrameScores, ModelReport, Report};
+
+/// Face crops are compared at the face GAN's working size (DESIGN.md section 5), so
+/// that small models' faces still fit LPIPS's AlexNet.
+const FACE_SIDE: u32 = 128;
+
+pub fn run(args: EvalArgs) -> Result<()> {
+    super::require_exists(&args.model, "model")?;
+    super::require_exists(&args.data, "dataset")?;
+    if let Some(other) = &args.compare {
+        super::require_exists(other, "model to compare")?;
+    }
+    let dataset = Dataset::open(&args.data)?;
+    let held_out: Vec<FrameEntry> = dataset.split(Split::Val).into_iter().cloned().collect();
+    if held_out.is_empty() {
+        bail!(
+            "{} has no held-out frames to measure; prepare it with --val-fraction above 0",
+            args.data.display()
+        );
+    }
+    let device = args.device.resolve()?;
+    dancenow_nn::set_cpu_threads(args.threads);
+    let models_dir = crate::assets::deps_dir().join("models");
+    let lpips = Lpips::load_from(&models_dir, Backbone::Alex, device)?;
+    let mut tracker = Tracker::load(
+        &crate::assets::mediapipe_models()?,
+        device,
+        Parts {
+            hands: true,
+            face: true,
+        },
+    )
+    .context("loading the pose models")?;
+
+    let expected: Vec<Person> = held_out
+        .iter()
+        .map(|entry| {
+            let path = dataset.layout.pose_path(entry.index);
+            let frame = openpose::read_frame(&path)?;
+            frame
+                .single_person()
+                .cloned()
+                .with_context(|| format!("{}: expected one person", path.display()))
+        })
+        .collect::<Result<_>>()?;
+
+    let mut models = vec![args.model.as_path()];
+    models.extend(args.compare.as_deref());
+    let mut reports = Vec::new();
+    for model in models {
+        let measured = measure(
+            model,
+            &dataset,
+            &held_out,
+            &expected,
+            &lpips,
+            &mut tracker,
+            device,
+            args.samples,
+        )
+        .with_context(|| format!("evaluating {}", model.display()))?;
+        reports.push(measured);
+    }
+    let real_jitter = Part::ALL.map(|part| {
+        let track: Vec<Option<Person>> = expected.iter().cloned().map(Some).collect();
+        jitter_of_runs(&runs(&held_out), &track, part)
+    });
+    let report = Report {
+        dataset: args.data.display().to_string(),
+        frames: held_out.iter().map(|f| f.index).collect(),
+        size: (dataset.info.width, dataset.info.height),
+        real_jitter,
+        models: reports,
+    };
+    let written = report::write(&report, &args.output)?;
+    for (m, r) in report.models.iter().enumerate() {
+        info!(
+            "{}: body SSIM {:.3}, LPIPS {:.4}; pose distance {}",
+            r.name,
+            r.body_ssim(),
+            r.body_lpips(),
+            report::number(report.models[m].pose.overall().mean(), 2)
+        );
+    }
+    println!("report: {}", written.display());
+    Ok(())
+}
+
+/// The held-out frames split into runs of consecutive video frames: temporal models and
+/// the tracker start afresh at each gap.
+fn runs(frames: &[FrameEntry]) -> Vec<std::ops::Range<usize>> {
+    let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        match out.last_mut() {
+            Some(run) if frames[run.end - 1].index + 1 == f.index => run.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
+}
+
+/// Jitter over several runs: the mean over every run's accelerations.
+fn jitter_of_runs(
+    runs: &[std::ops::Range<usize>],
+    track: &[Option<Person>],
+    part: Part,
+) -> Option<f64> {
+    let (mut sum, mut weight) = (0.0, 0usize);
+    for run in runs {
+        if let Some(j) = jitter(&track[run.clone()], part) {
+            let n = run.len().saturating_sub(2);
+            sum += j * n as f64;
+            weight += n;
+        }
+    }
+    (weight > 0).then(|| sum / weight as f64)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    model: &Path,
+    dataset: &Dataset,
+    frames: &[FrameEntry],
+    expected: &[Person],
+    lpips: &Lpips,
+    tracker: &mut Tracker,
+    device: Device,
+    samples: usize,
+) -> Result<ModelReport> {
+    let mut renderer = Renderer::load(&ModelDir::new(model), device)?;
+    let name = model.file_name().map_or_else(
+        || model.display().to_string(),
+        |n| n.to_string_lossy().into(),
+    );
+    let picks: Vec<usize> = (0..samples.min(frames.len()))
+        .map(|k| k * frames.len() / samples.min(frames.len()))
+        .collect();
+    let mut scores = Vec::with_capacity(frames.len());
+    let mut detected = vec![None; frames.len()];
+    let mut pose = PoseDistance::default();
+    let mut strips = Vec::new();
+    let bar = crate::progress::bar(
+        Some(frames.len() as u64),
+        &format!("evaluating {name}"),
+        "frames",
+    );
+    for run in runs(frames) {
+        renderer.reset();
+        tracker.reset();
+        for i in run {
+            let entry = &frames[i];
+            let figure = dataset.load_image(&dataset.layout.figure_path(entry.index))?;
+            let real = dataset.load_image(&dataset.layout.image_path(entry.index))?;
+            let generated = renderer.render(&figure);
+            let body_ssim = ssim_images(&generated, &real)?;
+            let body_lpips = lpips.distance_images(&generated, &real)?;
+            let (face_ssim, face_lpips) = match entry.face {
+                Some(face) => {
+                    let (g, r) = (face_crop(&generated, face), face_crop(&real, face));
+                    (
+                        Some(ssim_images(&g, &r)?),
+                        Some(lpips.distance_images(&g, &r)?),
+                    )
+                }
+                None => (None, None),
+            };
+            let found = tracker
+                .next(&generated)
+                .with_context(|| format!("detecting the pose on generated frame {}", entry.index))?
+                .person;
+            pose.add(&expected[i], found.as_ref());
+            detected[i] = found;
+            if picks.contains(&i) {
+                strips.push([figure, generated, real]);
+            }
+            scores.push(FrameScores {
+                index: entry.index,
+                body_ssim,
+                body_lpips,
+                face_ssim,
+                face_lpips,
+            });
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    let all_runs = runs(frames);
+    Ok(ModelReport {
+        name,
+        path: model.display().to_string(),
+        stage: renderer.stage().to_string(),
+        step: renderer.step,
+        scores,
+        pose,
+        jitter: Part::ALL.map(|part| jitter_of_runs(&all_runs, &detected, part)),
+        strips,
+    })
+}
+
+/// The face box's pixels, scaled to [`FACE_SIDE`] square.
+fn face_crop(image: &RgbImage, face: FaceBox) -> RgbImage {
+    let crop = imageops::crop_imm(image, face.x, face.y, face.size, face.size).to_image();
+    imageops::resize(&crop, FACE_SIDE, FACE_SIDE, imageops::FilterType::Triangle)
+}

@@ -1,0 +1,456 @@
+//! The evaluation report: one document of headings, tables and pictures, written as
+//! Markdown (pictures beside it) and as one self-contained HTML page (pictures inlined),
+//! plus the numbers as `metrics.json`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+use dancenow_gan::plot::{write_line_chart, Line};
+use dancenow_metrics::{Part, PoseDistance};
+use image::{imageops, RgbImage};
+
+/// One held-out frame's image scores.
+pub struct FrameScores {
+    pub index: usize,
+    pub body_ssim: f64,
+    pub body_lpips: f64,
+    /// `None` where the frame has no face box.
+    pub face_ssim: Option<f64>,
+    pub face_lpips: Option<f64>,
+}
+
+/// What was measured for one model.
+pub struct ModelReport {
+    pub name: String,
+    pub path: String,
+    pub stage: String,
+    pub step: u64,
+    pub scores: Vec<FrameScores>,
+    pub pose: PoseDistance,
+    /// Jitter of the poses detected on the generated frames, by [`Part::ALL`].
+    pub jitter: [Option<f64>; 3],
+    /// Sample rows: stick figure, generated, real.
+    pub strips: Vec<[RgbImage; 3]>,
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+impl ModelReport {
+    pub fn body_ssim(&self) -> f64 {
+        mean(self.scores.iter().map(|s| s.body_ssim)).unwrap_or(f64::NAN)
+    }
+
+    pub fn body_lpips(&self) -> f64 {
+        mean(self.scores.iter().map(|s| s.body_lpips)).unwrap_or(f64::NAN)
+    }
+
+    pub fn face_ssim(&self) -> Option<f64> {
+        mean(self.scores.iter().filter_map(|s| s.face_ssim))
+    }
+
+    pub fn face_lpips(&self) -> Option<f64> {
+        mean(self.scores.iter().filter_map(|s| s.face_lpips))
+    }
+}
+
+pub struct Report {
+    pub dataset: String,
+    /// The held-out frames' numbers in the video.
+    pub frames: Vec<usize>,
+    pub size: (u32, u32),
+    /// Jitter of the real frames' poses, for scale.
+    pub real_jitter: [Option<f64>; 3],
+    pub models: Vec<ModelReport>,
+}
+
+/// A number with `digits` decimals, or a dash where there is none.
+pub fn number(value: Option<f64>, digits: usize) -> String {
+    match value {
+        Some(v) if v.is_finite() => format!("{v:.digits$}"),
+        _ => "–".into(),
+    }
+}
+
+enum Block {
+    Heading(String),
+    Text(String),
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// A PNG in the report folder.
+    Picture {
+        file: String,
+        caption: String,
+    },
+}
+
+/// The report as blocks, and the pictures it refers to, written to `dir`.
+fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
+    let models = &report.models;
+    let mut doc = vec![
+        Block::Heading("dancenow evaluation".into()),
+        Block::Text(format!(
+            "{} held-out frames of `{}` ({}x{}), frames {}–{}. Scores compare each generated \
+             frame with the real one: SSIM (higher is better) and LPIPS v0.1 with AlexNet \
+             (lower is better) on the whole body crop, and on the face box scaled to 128x128. \
+             As in the paper's tables (section 5).",
+            report.frames.len(),
+            report.dataset,
+            report.size.0,
+            report.size.1,
+            report.frames.first().unwrap_or(&0),
+            report.frames.last().unwrap_or(&0),
+        )),
+        Block::Table {
+            header: ["model", "stage", "step"].map(String::from).to_vec(),
+            rows: models
+                .iter()
+                .map(|m| {
+                    vec![
+                        format!("{} (`{}`)", m.name, m.path),
+                        m.stage.clone(),
+                        m.step.to_string(),
+                    ]
+                })
+                .collect(),
+        },
+        Block::Heading("Image quality".into()),
+        Block::Table {
+            header: [
+                "model",
+                "body SSIM ↑",
+                "body LPIPS ↓",
+                "face SSIM ↑",
+                "face LPIPS ↓",
+                "frames with a face",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: models
+                .iter()
+                .map(|m| {
+                    vec![
+                        m.name.clone(),
+                        number(Some(m.body_ssim()), 4),
+                        number(Some(m.body_lpips()), 4),
+                        number(m.face_ssim(), 4),
+                        number(m.face_lpips(), 4),
+                        m.scores
+                            .iter()
+                            .filter(|s| s.face_ssim.is_some())
+                            .count()
+                            .to_string(),
+                    ]
+                })
+                .collect(),
+        },
+        Block::Heading("Pose distance".into()),
+        Block::Text(
+            "The detector runs on the generated frames; each keypoint it finds is compared with \
+             the input pose's, in pixels (lower is better). Points of the input pose that it \
+             does not find are counted as missed, not measured."
+                .into(),
+        ),
+        Block::Table {
+            header: [
+                "model",
+                "body",
+                "face",
+                "hands",
+                "overall",
+                "missed points",
+                "frames with nobody",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: models
+                .iter()
+                .map(|m| {
+                    let mut row = vec![m.name.clone()];
+                    for part in [Part::Body, Part::Face, Part::Hands] {
+                        row.push(number(m.pose.part(part).mean(), 2));
+                    }
+                    let all = m.pose.overall();
+                    row.push(number(all.mean(), 2));
+                    row.push(format!("{} of {}", all.missed, all.missed + all.matched));
+                    row.push(format!("{} of {}", m.pose.missed_frames, m.pose.frames));
+                    row
+                })
+                .collect(),
+        },
+        Block::Heading("Temporal jitter".into()),
+        Block::Text(
+            "Mean keypoint acceleration |p(t+1) − 2p(t) + p(t−1)| in pixels per frame², of the \
+             poses detected on consecutive frames (lower is smoother). The real frames' poses \
+             give the scale of the motion itself."
+                .into(),
+        ),
+        Block::Table {
+            header: ["frames", "body", "face", "hands"]
+                .map(String::from)
+                .to_vec(),
+            rows: std::iter::once(("real".to_string(), &report.real_jitter))
+                .chain(models.iter().map(|m| (m.name.clone(), &m.jitter)))
+                .map(|(name, j)| {
+                    let at = |p: Part| j[Part::ALL.iter().position(|q| *q == p).unwrap_or(0)];
+                    vec![
+                        name,
+                        number(at(Part::Body), 2),
+                        number(at(Part::Face), 2),
+                        number(at(Part::Hands), 2),
+                    ]
+                })
+                .collect(),
+        },
+    ];
+
+    doc.push(Block::Heading("Samples".into()));
+    let columns: Vec<String> = std::iter::once("stick figure".to_string())
+        .chain(models.iter().map(|m| m.name.clone()))
+        .chain(std::iter::once("real".to_string()))
+        .collect();
+    let strip = samples(models);
+    strip
+        .save(dir.join("samples.png"))
+        .with_context(|| format!("writing {}", dir.join("samples.png").display()))?;
+    doc.push(Block::Picture {
+        file: "samples.png".into(),
+        caption: columns.join(" | "),
+    });
+
+    doc.push(Block::Heading("Per frame".into()));
+    type Score = fn(&FrameScores) -> f64;
+    let charts: [(&str, &str, Score); 2] = [
+        ("ssim.png", "body SSIM", |s| s.body_ssim),
+        ("lpips.png", "body LPIPS", |s| s.body_lpips),
+    ];
+    for (file, title, value) in charts {
+        let lines: Vec<Line> = models
+            .iter()
+            .map(|m| Line {
+                name: &m.name,
+                points: m
+                    .scores
+                    .iter()
+                    .map(|s| (s.index as f64, value(s)))
+                    .collect(),
+            })
+            .collect();
+        write_line_chart(
+            &dir.join(file),
+            &format!("{title} per held-out frame"),
+            "frame",
+            title,
+            &lines,
+        )
+        .map_err(anyhow::Error::msg)?;
+        doc.push(Block::Picture {
+            file: file.into(),
+            caption: format!("{title} per held-out frame"),
+        });
+    }
+    Ok(doc)
+}
+
+/// Rows of stick figure | each model's frame | real, for the sampled frames.
+fn samples(models: &[ModelReport]) -> RgbImage {
+    let rows = models.iter().map(|m| m.strips.len()).min().unwrap_or(0);
+    let Some([figure, _, _]) = models.first().and_then(|m| m.strips.first()) else {
+        return RgbImage::new(1, 1);
+    };
+    let (w, h) = figure.dimensions();
+    let columns = models.len() as u32 + 2;
+    let mut out = RgbImage::new(w * columns, h * rows as u32);
+    for row in 0..rows {
+        let [figure, _, real] = &models[0].strips[row];
+        let cells = std::iter::once(figure)
+            .chain(models.iter().map(|m| &m.strips[row][1]))
+            .chain(std::iter::once(real));
+        for (col, cell) in cells.enumerate() {
+            imageops::replace(
+                &mut out,
+                cell,
+                (col as u32 * w) as i64,
+                (row as u32 * h) as i64,
+            );
+        }
+    }
+    out
+}
+
+fn markdown(doc: &[Block]) -> String {
+    let mut md = String::new();
+    let mut first_heading = true;
+    for block in doc {
+        match block {
+            Block::Heading(h) if first_heading => {
+                first_heading = false;
+                let _ = writeln!(md, "# {h}\n");
+            }
+            Block::Heading(h) => {
+                let _ = writeln!(md, "## {h}\n");
+            }
+            Block::Text(t) => {
+                let _ = writeln!(md, "{t}\n");
+            }
+            Block::Table { header, rows } => {
+                let _ = writeln!(md, "| {} |", header.join(" | "));
+                let _ = writeln!(md, "|{}", "---|".repeat(header.len()));
+                for row in rows {
+                    let _ = writeln!(md, "| {} |", row.join(" | "));
+                }
+                md.push('\n');
+            }
+            Block::Picture { file, caption } => {
+                let _ = writeln!(md, "![{caption}]({file})\n\n*{caption}*\n");
+            }
+        }
+    }
+    md
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Markdown's `code` spans as HTML, after escaping.
+fn inline(text: &str) -> String {
+    let mut out = String::new();
+    for (i, part) in escape(text).split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+fn html(doc: &[Block], dir: &Path) -> Result<String> {
+    let mut body = String::new();
+    let mut first_heading = true;
+    for block in doc {
+        match block {
+            Block::Heading(h) => {
+                let tag = if std::mem::take(&mut first_heading) {
+                    "h1"
+                } else {
+                    "h2"
+                };
+                let _ = writeln!(body, "<{tag}>{}</{tag}>", escape(h));
+            }
+            Block::Text(t) => {
+                let _ = writeln!(body, "<p>{}</p>", inline(t));
+            }
+            Block::Table { header, rows } => {
+                body.push_str("<table>\n<tr>");
+                for h in header {
+                    let _ = write!(body, "<th>{}</th>", inline(h));
+                }
+                body.push_str("</tr>\n");
+                for row in rows {
+                    body.push_str("<tr>");
+                    for cell in row {
+                        let _ = write!(body, "<td>{}</td>", inline(cell));
+                    }
+                    body.push_str("</tr>\n");
+                }
+                body.push_str("</table>\n");
+            }
+            Block::Picture { file, caption } => {
+                let path = dir.join(file);
+                let bytes =
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+                let _ = writeln!(
+                    body,
+                    "<figure><img src=\"data:image/png;base64,{data}\" alt=\"{0}\"><figcaption>{0}</figcaption></figure>",
+                    escape(caption)
+                );
+            }
+        }
+    }
+    Ok(format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>dancenow evaluation</title>\n<style>\n\
+         body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; padding: 0 1em; }}\n\
+         table {{ border-collapse: collapse; margin: 1em 0; }}\n\
+         th, td {{ border: 1px solid #bbb; padding: 0.3em 0.7em; text-align: right; }}\n\
+         th:first-child, td:first-child {{ text-align: left; }}\n\
+         img {{ max-width: 100%; image-rendering: pixelated; }}\n\
+         figcaption {{ color: #555; font-size: 0.9em; }}\n\
+         </style>\n</head>\n<body>\n{body}</body>\n</html>\n"
+    ))
+}
+
+fn json(report: &Report) -> serde_json::Value {
+    let parts = |j: &[Option<f64>; 3]| {
+        serde_json::Value::Object(
+            Part::ALL
+                .iter()
+                .zip(j)
+                .map(|(p, v)| (p.name().to_string(), serde_json::json!(v)))
+                .collect(),
+        )
+    };
+    serde_json::json!({
+        "dataset": report.dataset,
+        "frames": report.frames,
+        "real_jitter": parts(&report.real_jitter),
+        "models": report.models.iter().map(|m| {
+            let all = m.pose.overall();
+            serde_json::json!({
+                "name": m.name,
+                "path": m.path,
+                "stage": m.stage,
+                "step": m.step,
+                "body_ssim": m.body_ssim(),
+                "body_lpips": m.body_lpips(),
+                "face_ssim": m.face_ssim(),
+                "face_lpips": m.face_lpips(),
+                "pose_distance": {
+                    "body": m.pose.part(Part::Body).mean(),
+                    "face": m.pose.part(Part::Face).mean(),
+                    "hands": m.pose.part(Part::Hands).mean(),
+                    "overall": all.mean(),
+                    "missed_points": all.missed,
+                    "matched_points": all.matched,
+                    "frames_with_nobody": m.pose.missed_frames,
+                },
+                "jitter": parts(&m.jitter),
+                "per_frame": m.scores.iter().map(|s| serde_json::json!({
+                    "frame": s.index,
+                    "body_ssim": s.body_ssim,
+                    "body_lpips": s.body_lpips,
+                    "face_ssim": s.face_ssim,
+                    "face_lpips": s.face_lpips,
+                })).collect::<Vec<_>>(),
+            })
+        }).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes the report into `dir` (created); returns the HTML page's path.
+pub fn write(report: &Report, dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let doc = document(report, dir)?;
+    let write = |name: &str, text: String| -> Result<PathBuf> {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        Ok(path)
+    };
+    write(
+        "metrics.json",
+        serde_json::to_string_pretty(&json(report))? + "\n",
+    )?;
+    write("report.md", markdown(&doc))?;
+    write("report.html", html(&doc, dir)?)
+}

@@ -1,0 +1,29 @@
+//! Temporal jitter: the mean magnitude of a keypoint's frame-to-frame acceleration,
+//! |p(t+1) - 2 p(t) + p(t-1)| in pixels per frame squared. Smooth motion scores near
+//! zero; the flicker the paper names as its main weakness scores high.
+
+use dancenow_pose::keypoints::MIN_CONFIDENCE;
+use dancenow_pose::Person;
+
+use crate::pose_distance::Part;
+
+/// Mean acceleration of `part`'s points over a track, counting a point at frame t only
+/// when it is seen in frames t-1, t and t+1; `None` when no point ever is.
+pub fn jitter(track: &[Option<Person>], part: Part) -> Option<f64> {
+    let (mut sum, mut count) = (0.0f64, 0u64);
+    for window in track.windows(3) {
+        let [Some(a), Some(b), Some(c)] = window else {
+            continue;
+        };
+        let (a, b, c) = (part.points(a), part.points(b), part.points(c));
+        for ((p, q), r) in a.iter().zip(&b).zip(&c) {
+            if [p, q, r].iter().all(|k| k.is_confident(MIN_CONFIDENCE)) {
+                let ax = f64::from(r.x - 2.0 * q.x + p.x);
+                let ay = f64::from(r.y - 2.0 * q.y + p.y);
+                sum += ax.hypot(ay);
+                count += 1;
+            }
+        }
+    }
+    (count > 0).then(|| sum / count as f64)
+}
