@@ -129,74 +129,27 @@ impl TestTotals {
     }
 }
 
-/// The demo grows with the project. Until the GAN lands it runs the stages that exist
-/// on the real sample videos: pose detection on the target and the source, pose
-/// normalization, and the source's normalized stick figures over the target video.
+/// `dancenow demo` in a release build: the whole pipeline on the sample videos that
+/// setup installed (prepare the target, train, transfer the source's dance, evaluate).
 fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
-    let out = root.join(out);
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     cargo(root, &["build", "--release", "--package", "dancenow-cli"])?;
     let bin = root.join("target/release/dancenow");
-    let dancenow = |args: &[&str]| run_program(&bin, args, root);
-    let path = |name: &str| out.join(name).to_string_lossy().into_owned();
-
-    let target_video = deps.sample("pose2sim/cam01.mp4");
-    let source_video = deps.sample("sports2d/demo.mp4");
-    let (target, source) = (path_str(&target_video)?, path_str(&source_video)?);
-    dancenow(&["probe", target])?;
-    dancenow(&["probe", source])?;
-    dancenow(&[
-        "pose",
-        target,
-        "-o",
-        &path("target.poses"),
-        "--preview",
-        &path("target_poses.mp4"),
-    ])?;
-    dancenow(&[
-        "pose",
-        source,
-        "-o",
-        &path("source.poses"),
-        "--preview",
-        &path("source_poses.mp4"),
-    ])?;
-    dancenow(&[
-        "normalize",
-        &path("source.poses"),
-        "--target",
-        &path("target.poses"),
-        "-o",
-        &path("normalized.poses"),
-        "--smooth",
-        "median:7",
-    ])?;
-    dancenow(&[
-        "render",
-        &path("normalized.poses"),
-        "--over",
-        target,
-        "-o",
-        &path("normalized_over_target.mp4"),
-    ])?;
-    eprintln!("demo: results in {}", out.display());
-    for (file, what) in [
-        (
-            "source_poses.mp4",
-            "the source dancer with the detected skeleton",
-        ),
-        (
-            "target_poses.mp4",
-            "the target person with the detected skeleton",
-        ),
-        (
-            "normalized_over_target.mp4",
-            "the source's poses, normalized to the target, over the target video",
-        ),
-    ] {
-        eprintln!("  {}  {what}", path(file));
-    }
-    Ok(())
+    let out = root.join(out);
+    let target = deps.sample("pose2sim/cam01.mp4");
+    let source = deps.sample("sports2d/demo.mp4");
+    run_program(
+        &bin,
+        &[
+            "demo",
+            "-o",
+            path_str(&out)?,
+            "--target",
+            path_str(&target)?,
+            "--source",
+            path_str(&source)?,
+        ],
+        root,
+    )
 }
 
 fn path_str(path: &Path) -> Result<&str> {

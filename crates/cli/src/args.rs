@@ -105,6 +105,9 @@ pub struct TrainArgs {
     /// Training steps of each stage (default: the preset's).
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Training steps of some stages, e.g. `global=300,local=200,face=200` (after --steps).
+    #[arg(long, value_name = "STAGE=N,...", value_parser = parse_stage_steps, default_value = "")]
+    pub stage_steps: StageSteps,
     /// Continue the model in OUTPUT from its checkpoints, with its config.toml.
     #[arg(long)]
     pub resume: bool,
@@ -112,7 +115,7 @@ pub struct TrainArgs {
     /// baseline of its comparisons).
     #[arg(long, conflicts_with = "resume")]
     pub no_temporal: bool,
-    /// Run only this stage: global or local.
+    /// Run only this stage: global, local or face (those before it must be trained).
     #[arg(long)]
     pub stage: Option<dancenow_gan::Stage>,
     /// Stop (with a checkpoint) after this many minutes; --resume continues.
@@ -169,12 +172,13 @@ pub struct DemoArgs {
     /// Model preset.
     #[arg(long, default_value = "small")]
     pub preset: dancenow_gan::Preset,
-    /// Training steps of each stage; the default fits about 8 minutes on a 2-core CPU.
-    #[arg(long, default_value_t = 500)]
-    pub steps: u64,
+    /// Training steps of each stage, as `train --stage-steps` takes them; the default
+    /// fits about 10 minutes on a 2-core CPU.
+    #[arg(long, value_name = "STAGE=N,...", value_parser = parse_stage_steps, default_value = "global=500,local=300,face=150")]
+    pub steps: StageSteps,
     /// Stop training after this many minutes whatever the steps (the demo goes on with
     /// the last checkpoint).
-    #[arg(long, default_value_t = 10.0)]
+    #[arg(long, default_value_t = 11.0)]
     pub minutes: f64,
     /// CPU threads (default: one per core).
     #[arg(long, default_value_t = 0)]
@@ -194,9 +198,9 @@ pub struct EvalArgs {
     /// Output folder for the report (report.md, report.html, metrics.json, images).
     #[arg(short, long)]
     pub output: PathBuf,
-    /// A second model to measure beside the first (e.g. a baseline).
+    /// Another model to measure beside the first (e.g. the --no-temporal baseline); repeatable.
     #[arg(long, value_name = "MODEL")]
-    pub compare: Option<PathBuf>,
+    pub compare: Vec<PathBuf>,
     /// Sample rows in the picture strips.
     #[arg(long, default_value_t = 4)]
     pub samples: usize,
@@ -306,6 +310,27 @@ fn parse_fps(s: &str) -> Result<f64, String> {
             "expected a frame rate between 0 and 1000, got {s:?}"
         )),
     }
+}
+
+/// Steps per named stage.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageSteps(pub Vec<(dancenow_gan::Stage, u64)>);
+
+fn parse_stage_steps(s: &str) -> Result<StageSteps, String> {
+    s.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| {
+            let (stage, steps) = part
+                .split_once('=')
+                .ok_or_else(|| format!("{part:?} is not STAGE=STEPS"))?;
+            let steps = steps
+                .trim()
+                .parse()
+                .map_err(|_| format!("{steps:?} is not a number of steps"))?;
+            Ok((stage.trim().parse()?, steps))
+        })
+        .collect::<Result<_, String>>()
+        .map(StageSteps)
 }
 
 /// `WIDTHxHEIGHT`, e.g. `1920x1080`.

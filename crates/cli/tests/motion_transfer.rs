@@ -230,7 +230,7 @@ fn demo_runs_the_whole_pipeline_on_the_sample_videos() {
         "--preset",
         "tiny",
         "--steps",
-        "3",
+        "global=3,face=2",
         "--device",
         "cpu",
     ];

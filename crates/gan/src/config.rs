@@ -88,13 +88,39 @@ impl Default for DiscriminatorConfig {
     }
 }
 
+/// The face GAN (paper, section 3.3): a residual generator on the face crop of the stick
+/// figure and of the generated frame, and a PatchGAN on face crops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaceConfig {
+    pub ngf: i64,
+    pub n_downsampling: i64,
+    pub n_blocks: i64,
+    pub ndf: i64,
+    /// Stride-2 layers of the PatchGAN (3: 70x70).
+    pub n_layers: i64,
+}
+
+impl Default for FaceConfig {
+    /// The paper's: 3 downsamplings, 5 residual blocks, a 70x70 PatchGAN.
+    fn default() -> Self {
+        Self {
+            ngf: 32,
+            n_downsampling: 3,
+            n_blocks: 5,
+            ndf: 64,
+            n_layers: 3,
+        }
+    }
+}
+
 /// A training stage (DESIGN.md section 5): the global generator at the coarse size, then
-/// the local enhancer at full size.
+/// the local enhancer at full size, then the face GAN on the body model's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Stage {
     Global,
     Local,
+    Face,
 }
 
 impl Stage {
@@ -102,6 +128,7 @@ impl Stage {
         match self {
             Stage::Global => "global",
             Stage::Local => "local",
+            Stage::Face => "face",
         }
     }
 }
@@ -118,7 +145,8 @@ impl std::str::FromStr for Stage {
         match s {
             "global" => Ok(Stage::Global),
             "local" => Ok(Stage::Local),
-            _ => Err(format!("unknown stage {s:?} (global or local)")),
+            "face" => Ok(Stage::Face),
+            _ => Err(format!("unknown stage {s:?} (global, local or face)")),
         }
     }
 }
@@ -157,6 +185,9 @@ pub struct ModelConfig {
     pub height: u32,
     pub generator: GeneratorConfig,
     pub discriminator: DiscriminatorConfig,
+    /// Used when the schedule has a face stage.
+    #[serde(default)]
+    pub face: FaceConfig,
     pub training: TrainingConfig,
 }
 
@@ -201,7 +232,7 @@ impl Preset {
                     num_d: 1,
                     ..DiscriminatorConfig::default()
                 },
-                vec![stage(Stage::Global, 300)],
+                vec![stage(Stage::Global, 300), stage(Stage::Face, 100)],
             ),
             Preset::Small => (
                 GeneratorConfig {
@@ -212,7 +243,11 @@ impl Preset {
                     ndf: 32,
                     ..DiscriminatorConfig::default()
                 },
-                vec![stage(Stage::Global, 3000), stage(Stage::Local, 2000)],
+                vec![
+                    stage(Stage::Global, 3000),
+                    stage(Stage::Local, 2000),
+                    stage(Stage::Face, 1000),
+                ],
             ),
             Preset::Paper => (
                 GeneratorConfig {
@@ -220,7 +255,11 @@ impl Preset {
                     ..GeneratorConfig::paper()
                 },
                 DiscriminatorConfig::default(),
-                vec![stage(Stage::Global, 100_000), stage(Stage::Local, 50_000)],
+                vec![
+                    stage(Stage::Global, 100_000),
+                    stage(Stage::Local, 50_000),
+                    stage(Stage::Face, 20_000),
+                ],
             ),
         };
         ModelConfig {
@@ -230,6 +269,16 @@ impl Preset {
             height,
             generator,
             discriminator,
+            face: if self == Preset::Tiny {
+                FaceConfig {
+                    ngf: 8,
+                    n_blocks: 1,
+                    ndf: 8,
+                    ..FaceConfig::default()
+                }
+            } else {
+                FaceConfig::default()
+            },
             training: TrainingConfig {
                 seed: 0,
                 lr: 2e-4,
@@ -308,7 +357,49 @@ impl ModelConfig {
                 n_local_enhancers: self.generator.n_local_enhancers.max(1),
                 ..self.generator
             },
+            // The face crop of the stick figure and of the generated frame in, a residual out.
+            Stage::Face => GeneratorConfig {
+                input_nc: FIGURE_CHANNELS + IMAGE_CHANNELS,
+                output_nc: IMAGE_CHANNELS,
+                ngf: self.face.ngf,
+                n_downsampling: self.face.n_downsampling,
+                n_blocks: self.face.n_blocks,
+                n_local_enhancers: 0,
+                n_blocks_local: 0,
+            },
         }
+    }
+
+    /// The discriminator options of a stage: the face's is one PatchGAN on (stick figure,
+    /// face) crops.
+    pub fn stage_discriminator(&self, stage: Stage) -> DiscriminatorConfig {
+        match stage {
+            Stage::Face => DiscriminatorConfig {
+                input_nc: FIGURE_CHANNELS + IMAGE_CHANNELS,
+                ndf: self.face.ndf,
+                n_layers: self.face.n_layers,
+                num_d: 1,
+            },
+            _ => self.discriminator,
+        }
+    }
+
+    /// The last body stage of the schedule: the generator that makes whole frames.
+    pub fn body_stage(&self) -> Stage {
+        if self.has_stage(Stage::Local) {
+            Stage::Local
+        } else {
+            Stage::Global
+        }
+    }
+
+    /// The side of the square the face GAN works on: the face box of an image of this
+    /// height, rounded up to what its downsamplings divide, and at least 32 pixels so
+    /// that its PatchGAN sees a face, not a few pixels.
+    pub fn face_side(&self) -> i64 {
+        let unit = 1i64 << self.face.n_downsampling.clamp(0, 8);
+        let side = i64::from(dancenow_pose::FaceBox::side_for_height(self.height)).max(32);
+        (side + unit - 1) / unit * unit
     }
 
     /// Checks what a config file could get wrong: sizes the networks cannot take, an
@@ -350,6 +441,22 @@ impl ModelConfig {
         }
         if t.stages.is_empty() {
             return Err("the schedule has no stages".into());
+        }
+        let order: Vec<Stage> = t.stages.iter().map(|s| s.stage).collect();
+        let known = [
+            &[Stage::Global][..],
+            &[Stage::Global, Stage::Local],
+            &[Stage::Global, Stage::Face],
+            &[Stage::Global, Stage::Local, Stage::Face],
+        ];
+        if !known.contains(&order.as_slice()) {
+            return Err(format!(
+                "the stages must run global, then local (optional), then face (optional); got {order:?}"
+            ));
+        }
+        let f = &self.face;
+        if f.ngf < 1 || f.ndf < 1 || f.n_downsampling < 0 || f.n_blocks < 0 || f.n_layers < 1 {
+            return Err("the face network sizes must be positive".into());
         }
         if t.stages.iter().any(|s| s.stage == Stage::Local) && g.n_local_enhancers < 1 {
             return Err("a local stage needs n_local_enhancers >= 1".into());

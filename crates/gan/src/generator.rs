@@ -1,6 +1,7 @@
 //! The generator of a training stage in its own variable store: the global generator, or
-//! the local enhancer around it. Variable names agree between the two (`global.*`), so a
-//! local stage starts from the global stage's weights.
+//! the local enhancer around it, or the face GAN's residual generator. Variable names
+//! agree between the first two (`global.*`), so a local stage starts from the global
+//! stage's weights.
 
 use dancenow_nn::tch::nn::{Module, VarStore};
 use dancenow_nn::tch::{Device, Tensor};
@@ -11,6 +12,7 @@ use crate::networks::{GlobalGenerator, LocalEnhancer};
 enum Network {
     Global(GlobalGenerator),
     Local(LocalEnhancer),
+    Face(GlobalGenerator),
 }
 
 pub struct Generator {
@@ -30,11 +32,12 @@ impl Generator {
                 Network::Global(GlobalGenerator::new(&(vs.root() / "global"), &options))
             }
             Stage::Local => Network::Local(LocalEnhancer::new(&vs.root(), &options)),
+            Stage::Face => Network::Face(GlobalGenerator::new(&(vs.root() / "face"), &options)),
         };
         Self {
             vs,
             stage,
-            temporal: config.temporal,
+            temporal: config.temporal && stage != Stage::Face,
             network,
         }
     }
@@ -52,7 +55,7 @@ impl Generator {
     /// The network on its full input (stick figure, and previous frame when temporal).
     pub fn forward(&self, x: &Tensor) -> Tensor {
         match &self.network {
-            Network::Global(g) => g.forward(x),
+            Network::Global(g) | Network::Face(g) => g.forward(x),
             Network::Local(g) => g.forward(x),
         }
     }

@@ -1,8 +1,9 @@
-//! A trained model turning stick figures into frames: the generator of the latest
-//! stage that has a checkpoint.
+//! A trained model turning stick figures into frames: the generator of the latest body
+//! stage that has a checkpoint, followed by the face GAN once it is trained.
 
-use dancenow_nn::tch::{self, Device};
-use image::{imageops, RgbImage};
+use dancenow_nn::tch::{self, Device, Tensor};
+use dancenow_pose::FaceBox;
+use image::RgbImage;
 
 use crate::checkpoint::Checkpoint;
 use crate::config::{ModelConfig, Stage};
@@ -13,23 +14,51 @@ use crate::train::TrainError;
 
 pub struct Renderer {
     pub config: ModelConfig,
-    generator: Generator,
-    /// The training step the weights come from.
+    body: Generator,
+    face: Option<Generator>,
+    /// The training step of the body weights.
     pub step: u64,
-    /// The last frame generated, at the stage's size: the next frame's input when the
-    /// model is temporal.
-    previous: Option<tch::Tensor>,
+    /// The last frame generated, at the body stage's size: the next frame's input when
+    /// the model is temporal.
+    previous: Option<Tensor>,
+}
+
+/// A stage's generator from its checkpoint, and the step it was saved at; a warning when
+/// that stage is not finished.
+fn load_stage(
+    model: &ModelDir,
+    config: &ModelConfig,
+    stage: Stage,
+    device: Device,
+) -> Result<(Generator, u64), TrainError> {
+    let generator = Generator::new(config, stage, device);
+    let ckpt = Checkpoint::read(&model.checkpoint_path(stage), device)?;
+    ckpt.restore("g", &generator.vs)?;
+    let step = ckpt
+        .get("step", &Tensor::from(0i64))?
+        .int64_value(&[])
+        .max(0) as u64;
+    let planned = config
+        .training
+        .stages
+        .iter()
+        .find(|s| s.stage == stage)
+        .map_or(0, |s| s.steps);
+    if step < planned {
+        tracing::warn!(
+            "{}: using the {stage} stage at step {step} of {planned}; training is not finished",
+            model.root().display()
+        );
+    }
+    Ok((generator, step))
 }
 
 impl Renderer {
     pub fn load(model: &ModelDir, device: Device) -> Result<Self, TrainError> {
         let config = model.read_config()?;
-        let stage = config
-            .training
-            .stages
-            .iter()
-            .rev()
-            .map(|s| s.stage)
+        let body_stage = [Stage::Local, Stage::Global]
+            .into_iter()
+            .filter(|s| config.has_stage(*s))
             .find(|s| model.checkpoint_path(*s).exists())
             .ok_or_else(|| {
                 TrainError::Plan(format!(
@@ -37,35 +66,45 @@ impl Renderer {
                     model.root().display()
                 ))
             })?;
-        let generator = Generator::new(&config, stage, device);
-        let ckpt = Checkpoint::read(&model.checkpoint_path(stage), device)?;
-        ckpt.restore("g", &generator.vs)?;
-        let step = ckpt
-            .get("step", &tch::Tensor::from(0i64))?
-            .int64_value(&[])
-            .max(0) as u64;
-        let planned = config
-            .training
-            .stages
-            .iter()
-            .find(|s| s.stage == stage)
-            .map_or(0, |s| s.steps);
-        if step < planned || (stage == Stage::Global && config.has_stage(Stage::Local)) {
+        if body_stage != config.body_stage() {
             tracing::warn!(
-                "{}: using the {stage} stage at step {step} of {planned}; training is not finished",
-                model.root().display()
+                "{}: the {} stage is not trained yet; using the {body_stage} stage, scaled up",
+                model.root().display(),
+                config.body_stage()
             );
         }
+        let (body, step) = load_stage(model, &config, body_stage, device)?;
+        let face_trained = config.has_stage(Stage::Face)
+            && body_stage == config.body_stage()
+            && model.checkpoint_path(Stage::Face).exists();
+        let face = if face_trained {
+            Some(load_stage(model, &config, Stage::Face, device)?.0)
+        } else {
+            if config.has_stage(Stage::Face) {
+                tracing::warn!(
+                    "{}: the face stage is not trained yet; faces come from the body model alone",
+                    model.root().display()
+                );
+            }
+            None
+        };
         Ok(Self {
             config,
-            generator,
+            body,
+            face,
             step,
             previous: None,
         })
     }
 
+    /// The body stage in use.
     pub fn stage(&self) -> Stage {
-        self.generator.stage
+        self.body.stage
+    }
+
+    /// Whether a trained face GAN refines the faces.
+    pub fn has_face(&self) -> bool {
+        self.face.is_some()
     }
 
     /// Starts a new shot: the next frame does not follow the last one rendered.
@@ -74,33 +113,49 @@ impl Renderer {
     }
 
     /// The frame for one stick figure of the model's size, following the frames rendered
-    /// since the last [`reset`](Self::reset); a model whose local stage is not trained yet
-    /// works at the global stage's size and is scaled up to it.
-    pub fn render(&mut self, figure: &RgbImage) -> RgbImage {
-        let (w, h) = self.config.stage_size(self.stage());
-        let input = if figure.dimensions() == (w, h) {
-            figure.clone()
-        } else {
-            imageops::resize(figure, w, h, imageops::FilterType::Triangle)
-        };
-        let device = self.generator.vs.device();
+    /// since the last [`reset`](Self::reset), its face refined inside `face` when the
+    /// face GAN is trained (no face box: the body model's frame as it is). A model whose
+    /// local stage is not trained yet works at the global stage's size, scaled up.
+    pub fn render(&mut self, figure: &RgbImage, face: Option<FaceBox>) -> RgbImage {
+        let (w, h) = (i64::from(self.config.width), i64::from(self.config.height));
+        let device = self.body.vs.device();
         let frame = tch::no_grad(|| {
-            self.generator
-                .frame(&to_tensor(&input, device), self.previous.as_ref())
+            let figure = to_tensor(figure, device);
+            let figure = if figure.size()[2..] == [h, w] {
+                figure
+            } else {
+                figure.upsample_bilinear2d([h, w], false, None, None)
+            };
+            let (sw, sh) = self.config.stage_size(self.stage());
+            let small = [i64::from(sh), i64::from(sw)];
+            let input = if small == [h, w] {
+                figure.shallow_clone()
+            } else {
+                figure.avg_pool2d(
+                    [h / small[0], w / small[1]],
+                    [h / small[0], w / small[1]],
+                    [0, 0],
+                    false,
+                    true,
+                    None,
+                )
+            };
+            let generated = self.body.frame(&input, self.previous.as_ref());
+            if self.body.temporal {
+                self.previous = Some(generated.shallow_clone());
+            }
+            let full = if small == [h, w] {
+                generated
+            } else {
+                generated.upsample_bilinear2d([h, w], false, None, None)
+            };
+            match (&self.face, face) {
+                (Some(face_gan), Some(face)) => {
+                    crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())
+                }
+                _ => full,
+            }
         });
-        let out = to_image(&frame);
-        if self.generator.temporal {
-            self.previous = Some(frame);
-        }
-        if out.dimensions() == (self.config.width, self.config.height) {
-            out
-        } else {
-            imageops::resize(
-                &out,
-                self.config.width,
-                self.config.height,
-                imageops::FilterType::Triangle,
-            )
-        }
+        to_image(&frame)
     }
 }

@@ -5,6 +5,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod dataset;
+pub mod face;
 pub mod generator;
 pub mod images;
 pub mod inference;

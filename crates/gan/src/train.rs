@@ -132,14 +132,15 @@ pub fn train(
         let previous = i.checked_sub(1).map(|p| stages[p].stage);
         let mut trainer = StageTrainer::new(&config, i, dataset, options.device, vgg.as_ref())?;
         let start = trainer.restore(model, previous)?;
-        // Losses past the checkpoint belong to steps that will be run again.
+        if start >= stage_config.steps {
+            continue;
+        }
+        // Losses past the checkpoint (and of later stages) belong to steps that will be
+        // run again.
         losses.retain(|r| {
             stages.iter().position(|s| s.stage == r.stage) < Some(i)
                 || (r.stage == stage && r.step <= start)
         });
-        if start >= stage_config.steps {
-            continue;
-        }
         on_event(Event::StageStarted {
             stage,
             step: start,
@@ -225,7 +226,8 @@ impl<'a> Pix2PixHD<'a> {
     pub fn new(config: &ModelConfig, stage: Stage, device: Device, vgg: Option<&'a Vgg16>) -> Self {
         let generator = Generator::new(config, stage, device);
         let d_vs = VarStore::new(device);
-        let discriminator = MultiscaleDiscriminator::new(&d_vs.root(), &config.discriminator);
+        let discriminator =
+            MultiscaleDiscriminator::new(&d_vs.root(), &config.stage_discriminator(stage));
         let t = &config.training;
         Self {
             opt_g: Adam::new(&generator.vs, t.beta1, t.beta2),
@@ -250,8 +252,34 @@ impl<'a> Pix2PixHD<'a> {
             let fake = self.generator.frame(x, fakes.last());
             fakes.push(fake);
         }
-        let real_input = Tensor::cat(&xs.iter().chain(ys).collect::<Vec<_>>(), 1);
-        let fake_input = Tensor::cat(&xs.iter().chain(&fakes).collect::<Vec<_>>(), 1);
+        self.update(&Tensor::cat(xs, 1), &fakes, ys, lr)
+    }
+
+    /// One face GAN step on face crops (the face stage's networks): the generated face
+    /// plus the residual, against the real face, both with the stick figure's face.
+    pub fn step_face(
+        &mut self,
+        figure_crop: &Tensor,
+        frame_crop: &Tensor,
+        real_crop: &Tensor,
+        lr: f64,
+    ) -> LossRecord {
+        let fake = crate::face::refine_crop(&self.generator, figure_crop, frame_crop);
+        self.update(
+            figure_crop,
+            std::slice::from_ref(&fake),
+            std::slice::from_ref(real_crop),
+            lr,
+        )
+    }
+
+    /// pix2pixHD's losses for `fakes` against `reals`, the discriminator seeing each
+    /// after the condition `cond`; then one Adam update of each network.
+    fn update(&mut self, cond: &Tensor, fakes: &[Tensor], reals: &[Tensor], lr: f64) -> LossRecord {
+        let with_cond = |frames: &[Tensor]| {
+            Tensor::cat(&std::iter::once(cond).chain(frames).collect::<Vec<_>>(), 1)
+        };
+        let (real_input, fake_input) = (with_cond(reals), with_cond(fakes));
 
         let on_fake_detached = self.discriminator.forward(&fake_input.detach());
         let on_real = self.discriminator.forward(&real_input);
@@ -262,12 +290,12 @@ impl<'a> Pix2PixHD<'a> {
         let on_fake = self.discriminator.forward(&fake_input);
         let g_gan = losses::lsgan(&on_fake, 1.0);
         let g_feat = losses::feature_matching(&on_fake, &on_real);
-        let device = xs[0].device();
+        let device = cond.device();
         let g_vgg = match self.vgg {
             Some(vgg) => {
                 fakes
                     .iter()
-                    .zip(ys)
+                    .zip(reals)
                     .map(|(f, y)| losses::vgg(vgg, f, y))
                     .fold(Tensor::zeros([], (Kind::Float, device)), |a, l| a + l)
                     * self.vgg_weight
@@ -295,6 +323,18 @@ impl<'a> Pix2PixHD<'a> {
     }
 }
 
+/// Runs `init` with libtorch's random generator seeded with `seed`, holding a lock: the
+/// generator is global to the process, and another thread drawing from it between the
+/// seeding and the last draw would change the weights (tests train in parallel threads).
+pub fn seeded<T>(seed: u64, init: impl FnOnce() -> T) -> T {
+    static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = RNG
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    tch::manual_seed(seed as i64);
+    init()
+}
+
 /// Whether Ctrl-C or the run's step budget asks training to stop.
 fn must_stop(options: &TrainOptions, steps_this_run: u64) -> bool {
     options.stop.load(Ordering::SeqCst) || options.max_steps.is_some_and(|m| steps_this_run >= m)
@@ -308,8 +348,11 @@ struct StageTrainer<'a> {
     dataset: &'a Dataset,
     device: Device,
     nets: Pix2PixHD<'a>,
+    /// The face stage's trained body generator, frozen: it makes the frames whose faces
+    /// the face GAN refines.
+    body: Option<Generator>,
     /// The training frames that can end an example: with temporal smoothing, those whose
-    /// previous video frame was kept too.
+    /// previous video frame was kept too; for the face stage, those with a face box.
     train: Vec<&'a FrameEntry>,
     /// Output size over stage size: the dataset's images are shrunk by this much.
     shrink: i64,
@@ -324,16 +367,21 @@ impl<'a> StageTrainer<'a> {
         vgg: Option<&'a Vgg16>,
     ) -> Result<Self, TrainError> {
         let stage = config.training.stages[stage_index].stage;
-        let train = examples_of(dataset, config, Split::Train);
+        let train = examples_of(dataset, config, stage, Split::Train);
         if train.is_empty() {
+            let why = if stage == Stage::Face {
+                "the face stage needs training frames with a face box, and none has one"
+            } else {
+                "temporal smoothing trains on consecutive frames, and no two kept training \
+                 frames follow each other; train with --no-temporal"
+            };
             return Err(TrainError::Plan(format!(
-                "{}: temporal smoothing trains on consecutive frames, and no two kept training \
-                 frames follow each other; train with --no-temporal",
+                "{}: {why}",
                 dataset.layout.root().display()
             )));
         }
-        tch::manual_seed(config.training.seed.wrapping_add(stage_index as u64) as i64);
-        let nets = Pix2PixHD::new(config, stage, device, vgg);
+        let seed = config.training.seed.wrapping_add(stage_index as u64);
+        let nets = seeded(seed, || Pix2PixHD::new(config, stage, device, vgg));
         let (w, _) = config.stage_size(stage);
         Ok(Self {
             config,
@@ -342,6 +390,7 @@ impl<'a> StageTrainer<'a> {
             dataset,
             device,
             nets,
+            body: None,
             train,
             shrink: (config.width / w) as i64,
         })
@@ -350,6 +399,9 @@ impl<'a> StageTrainer<'a> {
     /// Loads this stage's checkpoint, or starts from the previous stage's weights; the
     /// step to continue from.
     fn restore(&mut self, model: &ModelDir, previous: Option<Stage>) -> Result<u64, TrainError> {
+        if self.stage == Stage::Face {
+            self.body = Some(load_body(model, self.config, self.device)?);
+        }
         let path = model.checkpoint_path(self.stage);
         if path.exists() {
             let ckpt = Checkpoint::read(&path, self.device)?;
@@ -371,7 +423,7 @@ impl<'a> StageTrainer<'a> {
             let step = ckpt.get("step", &Tensor::from(0i64))?.int64_value(&[]);
             return Ok(step.max(0) as u64);
         }
-        if let Some(previous) = previous {
+        if let Some(previous) = previous.filter(|_| self.stage != Stage::Face) {
             let prev_path = model.checkpoint_path(previous);
             if !prev_path.exists() {
                 return Err(TrainError::Plan(format!(
@@ -468,36 +520,65 @@ impl<'a> StageTrainer<'a> {
     }
 
     fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
-        let (xs, ys) = self.examples(self.entry(step))?;
+        let entry = self.entry(step);
+        let (xs, ys) = self.examples(entry)?;
         let lr = self.learning_rate(step, steps);
-        let mut record = self.nets.step(&xs, &ys, lr);
+        let mut record = match self.face_crops(entry, &xs, &ys) {
+            Some([figure, frame, real]) => self.nets.step_face(&figure, &frame, &real, lr),
+            None => self.nets.step(&xs, &ys, lr),
+        };
         record.step = step + 1;
         Ok(record)
     }
 
+    /// In the face stage: the face crops of the stick figure, of the frozen body model's
+    /// frame (following its previous frame when temporal) and of the real frame.
+    fn face_crops(&self, entry: &FrameEntry, xs: &[Tensor], ys: &[Tensor]) -> Option<[Tensor; 3]> {
+        let (body, face) = (self.body.as_ref()?, entry.face?);
+        let side = self.config.face_side();
+        let frame = tch::no_grad(|| body_frame(body, xs));
+        let last = xs.len() - 1;
+        Some([
+            crate::face::crop(&xs[last], face, side),
+            crate::face::crop(&frame, face, side),
+            crate::face::crop(&ys[last], face, side),
+        ])
+    }
+
     /// A grid of fixed frames (held-out ones when there are any): one row each of
-    /// stick figure | generated | real.
+    /// stick figure | generated | real, or in the face stage, of face crops: stick figure
+    /// | body model | refined | real.
     fn write_samples(&self, path: &std::path::Path) -> Result<(), TrainError> {
-        let val = examples_of(self.dataset, self.config, Split::Val);
+        let val = examples_of(self.dataset, self.config, self.stage, Split::Val);
         let pool = if val.is_empty() { &self.train } else { &val };
         let picks: Vec<&FrameEntry> = (0..SAMPLE_FRAMES.min(pool.len()))
             .map(|k| pool[k * pool.len() / SAMPLE_FRAMES.min(pool.len())])
             .collect();
-        let (w, h) = self.config.stage_size(self.stage);
-        let mut grid = RgbImage::new(3 * w, h * picks.len() as u32);
-        for (row, entry) in picks.iter().enumerate() {
+        let mut rows: Vec<Vec<RgbImage>> = Vec::with_capacity(picks.len());
+        for entry in picks {
             let (xs, ys) = self.examples(entry)?;
-            let fake = tch::no_grad(|| {
-                xs.iter().fold(None, |previous: Option<Tensor>, x| {
-                    Some(self.nets.generator.frame(x, previous.as_ref()))
-                })
-            })
-            .expect("at least one frame");
-            let (figure, real) = (&xs[xs.len() - 1], &ys[ys.len() - 1]);
-            for (col, t) in [figure, &fake, real].into_iter().enumerate() {
+            let cells = match self.face_crops(entry, &xs, &ys) {
+                Some([figure, frame, real]) => {
+                    let refined = tch::no_grad(|| {
+                        crate::face::refine_crop(&self.nets.generator, &figure, &frame)
+                    });
+                    vec![figure, frame, refined, real]
+                }
+                None => {
+                    let fake = tch::no_grad(|| body_frame(&self.nets.generator, &xs));
+                    let last = xs.len() - 1;
+                    vec![xs[last].shallow_clone(), fake, ys[last].shallow_clone()]
+                }
+            };
+            rows.push(cells.iter().map(to_image).collect());
+        }
+        let (w, h) = rows[0][0].dimensions();
+        let mut grid = RgbImage::new(w * rows[0].len() as u32, h * rows.len() as u32);
+        for (row, cells) in rows.iter().enumerate() {
+            for (col, cell) in cells.iter().enumerate() {
                 imageops::replace(
                     &mut grid,
-                    &to_image(t),
+                    cell,
                     (col as u32 * w) as i64,
                     (row as u32 * h) as i64,
                 );
@@ -514,13 +595,46 @@ impl<'a> StageTrainer<'a> {
 fn examples_of<'a>(
     dataset: &'a Dataset,
     config: &ModelConfig,
+    stage: Stage,
     split: Split,
 ) -> Vec<&'a FrameEntry> {
     dataset
         .split(split)
         .into_iter()
         .filter(|e| config.frames_per_example() == 1 || dataset.previous(e).is_some())
+        .filter(|e| stage != Stage::Face || e.face.is_some())
         .collect()
+}
+
+/// The trained body generator (the schedule's last body stage), frozen, for the face
+/// stage and inference.
+pub fn load_body(
+    model: &ModelDir,
+    config: &ModelConfig,
+    device: Device,
+) -> Result<Generator, TrainError> {
+    let stage = config.body_stage();
+    let path = model.checkpoint_path(stage);
+    if !path.exists() {
+        return Err(TrainError::Plan(format!(
+            "the face stage refines the {stage} stage's frames, and it has no checkpoint ({}); train it first",
+            path.display()
+        )));
+    }
+    let mut body = Generator::new(config, stage, device);
+    Checkpoint::read(&path, device)?.restore("g", &body.vs)?;
+    body.vs.freeze();
+    Ok(body)
+}
+
+/// The body generator's frame for the last of consecutive stick figures `xs`, each frame
+/// following the one before when the model is temporal.
+fn body_frame(body: &Generator, xs: &[Tensor]) -> Tensor {
+    xs.iter()
+        .fold(None, |previous: Option<Tensor>, x| {
+            Some(body.frame(x, previous.as_ref()))
+        })
+        .expect("at least one frame")
 }
 
 /// A small, fast, well-mixed generator (Steele et al.), for the data order.

@@ -28,10 +28,8 @@ impl FaceBox {
         if !(0.0..width as f32).contains(&centre.x) || !(0.0..height as f32).contains(&centre.y) {
             return None;
         }
-        let half = (HALF_SIZE_AT_1080P * height as f32 / REFERENCE_HEIGHT)
-            .round()
-            .max(1.0);
-        let size = 2 * half as u32;
+        let size = Self::side_for_height(height);
+        let half = (size / 2) as f32;
         if size > width || size > height {
             return None;
         }
@@ -42,6 +40,13 @@ impl FaceBox {
             y: corner(centre.y, height),
             size,
         })
+    }
+
+    /// The box's side in an image `height` pixels high.
+    pub fn side_for_height(height: u32) -> u32 {
+        2 * (HALF_SIZE_AT_1080P * height as f32 / REFERENCE_HEIGHT)
+            .round()
+            .max(1.0) as u32
     }
 
     /// Whether pixel (x, y) lies inside the box.

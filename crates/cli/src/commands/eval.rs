@@ -1,7 +1,7 @@
 //! `dancenow eval MODEL DATA -o REPORT`: the paper's measures (section 5) on the
 //! held-out frames of the dataset a model was trained on, written as a report.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use dancenow_detect::{Parts, Tracker};
@@ -23,7 +23,7 @@ const FACE_SIDE: u32 = 128;
 pub fn run(args: EvalArgs) -> Result<()> {
     super::require_exists(&args.model, "model")?;
     super::require_exists(&args.data, "dataset")?;
-    if let Some(other) = &args.compare {
+    for other in &args.compare {
         super::require_exists(other, "model to compare")?;
     }
     let dataset = Dataset::open(&args.data)?;
@@ -61,7 +61,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .collect::<Result<_>>()?;
 
     let mut models = vec![args.model.as_path()];
-    models.extend(args.compare.as_deref());
+    models.extend(args.compare.iter().map(PathBuf::as_path));
     let mut reports = Vec::new();
     for model in models {
         let measured = measure(
@@ -167,7 +167,7 @@ fn measure(
             let entry = &frames[i];
             let figure = dataset.load_image(&dataset.layout.figure_path(entry.index))?;
             let real = dataset.load_image(&dataset.layout.image_path(entry.index))?;
-            let generated = renderer.render(&figure);
+            let generated = renderer.render(&figure, entry.face);
             let body_ssim = ssim_images(&generated, &real)?;
             let body_lpips = lpips.distance_images(&generated, &real)?;
             let (face_ssim, face_lpips) = match entry.face {
@@ -204,7 +204,11 @@ fn measure(
     Ok(ModelReport {
         name,
         path: model.display().to_string(),
-        stage: renderer.stage().to_string(),
+        stage: if renderer.has_face() {
+            format!("{} + face", renderer.stage())
+        } else {
+            renderer.stage().to_string()
+        },
         step: renderer.step,
         scores,
         pose,

@@ -42,6 +42,12 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 stage.steps = steps;
             }
         }
+        for (name, steps) in &args.stage_steps.0 {
+            match config.training.stages.iter_mut().find(|s| s.stage == *name) {
+                Some(stage) => stage.steps = *steps,
+                None => bail!("the {} preset has no {name} stage", config.preset),
+            }
+        }
         if let Err(problem) = config.validate() {
             bail!(
                 "the {} preset does not fit {}: {problem}; prepare it with another --size",

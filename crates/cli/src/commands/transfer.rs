@@ -7,7 +7,7 @@ use dancenow_gan::{ModelDir, Renderer};
 use dancenow_media::{FrameSink, FrameSource};
 use dancenow_pose::normalize::{Normalization, VideoStats};
 use dancenow_pose::render::StickFigure;
-use dancenow_pose::Frame;
+use dancenow_pose::{FaceBox, Frame};
 use image::{imageops, RgbImage};
 use tracing::{info, warn};
 
@@ -24,11 +24,16 @@ pub fn run(args: TransferArgs) -> Result<()> {
     let target = model.read_target()?;
     let (width, height) = (renderer.config.width, renderer.config.height);
     info!(
-        "model: {}x{}, {} stage at step {}",
+        "model: {}x{}, {} stage at step {}{}",
         width,
         height,
         renderer.stage(),
-        renderer.step
+        renderer.step,
+        if renderer.has_face() {
+            ", with the face GAN"
+        } else {
+            ""
+        }
     );
 
     let track = Track::of(&args.source, args.poses.as_deref(), &args.detect)?;
@@ -75,7 +80,8 @@ pub fn run(args: TransferArgs) -> Result<()> {
             width,
             height,
         );
-        let generated = renderer.render(&figure);
+        let face = person.as_ref().and_then(|p| FaceBox::of(p, width, height));
+        let generated = renderer.render(&figure, face);
         let frame = match frames.as_mut() {
             None => generated,
             Some(source) => {
