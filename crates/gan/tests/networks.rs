@@ -141,3 +141,51 @@ fn the_multiscale_discriminator_judges_finer_then_coarser() {
     // The second scale sees the input pooled to 64x64.
     assert_eq!(scales[1].last().unwrap().size(), [1, 1, 11, 11]);
 }
+
+#[test]
+fn temporal_models_take_the_previous_frame_and_judge_frame_pairs() {
+    use dancenow_gan::generator::Generator;
+    use dancenow_gan::{Preset, Stage};
+
+    let temporal = Preset::Tiny.config(64, 64);
+    assert!(temporal.temporal);
+    // Stick figure + previous frame in; D sees (x0, x1, I0, I1).
+    assert_eq!(temporal.generator.input_nc, 6);
+    assert_eq!(temporal.discriminator.input_nc, 12);
+    let plain = temporal.clone().with_temporal(false);
+    assert_eq!(
+        (plain.generator.input_nc, plain.discriminator.input_nc),
+        (3, 6)
+    );
+    plain.validate().unwrap();
+    let mut inconsistent = temporal.clone();
+    inconsistent.generator.input_nc = 3;
+    assert!(inconsistent.validate().unwrap_err().contains("temporal"));
+
+    let g = Generator::new(&temporal, Stage::Global, Device::Cpu);
+    let x = Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu));
+    let first = g.frame(&x, None);
+    let second = g.frame(&x, Some(&first));
+    assert_eq!(second.size(), [1, 3, 64, 64]);
+    assert!(!first.equal(&second), "the previous frame is an input");
+
+    let vs = nn::VarStore::new(Device::Cpu);
+    let d = MultiscaleDiscriminator::new(&vs.root(), &temporal.discriminator);
+    let pair = Tensor::cat(&[&x, &x, &first, &second], 1);
+    assert_eq!(
+        d.forward(&pair).len(),
+        temporal.discriminator.num_d as usize
+    );
+
+    // The face stage: a 6-channel residual generator and one 70x70 PatchGAN.
+    let face_g = temporal.stage_generator(Stage::Face);
+    assert_eq!(
+        (face_g.input_nc, face_g.n_downsampling, face_g.n_blocks),
+        (6, 3, 1)
+    );
+    let paper = Preset::Paper.config(1024, 512);
+    let face = paper.stage_generator(Stage::Face);
+    assert_eq!((face.n_downsampling, face.n_blocks), (3, 5));
+    let face_d = paper.stage_discriminator(Stage::Face);
+    assert_eq!((face_d.input_nc, face_d.n_layers, face_d.num_d), (6, 3, 1));
+}
