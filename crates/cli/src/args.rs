@@ -151,6 +151,10 @@ pub struct TransferArgs {
     /// Smooth the source keypoints first: none, median[:FRAMES] or gaussian[:SIGMA].
     #[arg(long, default_value = "median:7")]
     pub smooth: SmoothArg,
+    /// Keep the source's place across its frame (the paper's mapping, about the frame
+    /// centres) instead of moving the dancer to where the target stood in its video.
+    #[arg(long)]
+    pub keep_source_x: bool,
     #[command(flatten)]
     pub detect: DetectArgs,
 }

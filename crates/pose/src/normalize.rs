@@ -36,9 +36,14 @@ pub struct VideoStats {
     /// Frames with a person whose ankles were seen, and frames with a person whose were not.
     pub frames_with_ankles: usize,
     pub frames_without_ankles: usize,
+    /// Median ankle x: where across the frame the person usually stands. Absent in files
+    /// written before it was measured.
+    #[serde(default)]
+    pub median_x: Option<f32>,
 }
 
 struct Sample {
+    ankle_x: f32,
     ankle_y: f32,
     height: Option<f32>,
 }
@@ -50,8 +55,10 @@ impl VideoStats {
         let samples: Vec<Sample> = people
             .iter()
             .filter_map(|p| {
+                let ankle = p.ankle()?;
                 Some(Sample {
-                    ankle_y: p.ankle()?.y,
+                    ankle_x: ankle.x,
+                    ankle_y: ankle.y,
                     height: p.height().filter(|h| *h > 0.0),
                 })
             })
@@ -81,7 +88,10 @@ impl VideoStats {
                 .filter(|d| *d > 0.0 && *d < limit)
                 .fold(0.0, f32::max);
         let window = HEIGHT_WINDOW_FRACTION * (close_y - far_y);
+        let mut xs: Vec<f32> = samples.iter().map(|s| s.ankle_x).collect();
+        xs.sort_by(f32::total_cmp);
         Ok(Self {
+            median_x: Some(xs[xs.len() / 2]),
             width,
             height,
             close_y,
@@ -132,6 +142,9 @@ pub struct Normalization {
     pub target: VideoStats,
     pub scale_close: f32,
     pub scale_far: f32,
+    /// Whether x is scaled about the dancers' median places, not the frame centres.
+    #[serde(default)]
+    pub align_x: bool,
 }
 
 /// What was done to one source frame.
@@ -181,6 +194,30 @@ impl Normalization {
             scale_far: target.far_height / source.far_height,
             source,
             target,
+            align_x: false,
+        }
+    }
+
+    /// Scales x about the dancers' usual places (their median ankle x) rather than the
+    /// frames' centres, so the source dances where the target stood in its video: a
+    /// generator has only learnt the target where it was. The paper's mapping (about the
+    /// frame centres) is the default.
+    pub fn aligned_horizontally(mut self) -> Self {
+        self.align_x = true;
+        self
+    }
+
+    fn source_center_x(&self) -> f32 {
+        match (self.align_x, self.source.median_x) {
+            (true, Some(x)) if self.target.median_x.is_some() => x,
+            _ => self.source.width as f32 / 2.0,
+        }
+    }
+
+    fn target_center_x(&self) -> f32 {
+        match (self.align_x, self.target.median_x) {
+            (true, Some(x)) if self.source.median_x.is_some() => x,
+            _ => self.target.width as f32 / 2.0,
         }
     }
 
@@ -198,8 +235,8 @@ impl Normalization {
             fraction,
             scale,
             translation_y: self.target.y_at(fraction) - ankle_y,
-            source_center_x: self.source.width as f32 / 2.0,
-            target_center_x: self.target.width as f32 / 2.0,
+            source_center_x: self.source_center_x(),
+            target_center_x: self.target_center_x(),
         }
     }
 

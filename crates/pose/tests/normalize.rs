@@ -204,3 +204,36 @@ fn an_unconfident_stray_ankle_does_not_set_the_close_line() {
     assert_eq!(stats.close_y, 700.0);
     assert_eq!(stats.frames_without_ankles, 1);
 }
+
+#[test]
+fn aligned_horizontally_the_dancer_stands_where_the_target_stood() {
+    // Source off to the left of a wide frame; target right of centre in a small one.
+    let source: Vec<_> = (0..10)
+        .map(|t| Some(person(200.0 + t as f32, 800.0, 400.0)))
+        .collect();
+    let target: Vec<_> = (0..10).map(|_| Some(person(90.0, 120.0, 80.0))).collect();
+    let (s, t) = (
+        VideoStats::measure(&source, 2000, H).unwrap(),
+        VideoStats::measure(&target, 128, 128).unwrap(),
+    );
+    assert_eq!(t.median_x, Some(90.0));
+    let ankle_x =
+        |track: &[Option<Person>], frame: usize| track[frame].as_ref().unwrap().ankle().unwrap().x;
+
+    let aligned = Normalization::new(s.clone(), t.clone())
+        .aligned_horizontally()
+        .apply(&source);
+    // The source's median frame (x 205) lands on the target's place; others keep their
+    // offsets, scaled (400 px tall -> 80 px: a fifth).
+    assert!((ankle_x(&aligned.track, 5) - 90.0).abs() < 1e-3);
+    assert!((ankle_x(&aligned.track, 0) - (90.0 - 5.0 / 5.0)).abs() < 1e-3);
+
+    // The paper's mapping: about the frame centres, far off to the left here.
+    let paper = Normalization::new(s, t).apply(&source);
+    let expected = 64.0 + (205.0 - 1000.0) / 5.0;
+    assert!(
+        (ankle_x(&paper.track, 5) - expected).abs() < 1e-3,
+        "{}",
+        ankle_x(&paper.track, 5)
+    );
+}

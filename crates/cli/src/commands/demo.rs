@@ -98,6 +98,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         smooth: SmoothArg(Some(dancenow_pose::smooth::Smoothing::median(
             dancenow_pose::smooth::DEFAULT_MEDIAN_WINDOW,
         ))),
+        keep_source_x: false,
         detect: detect.clone(),
     })?;
     let strip = out("strip.png");

@@ -144,6 +144,15 @@ fn measure(
     samples: usize,
 ) -> Result<ModelReport> {
     let mut renderer = Renderer::load(&ModelDir::new(model), device)?;
+    let (w, h) = (renderer.config.width, renderer.config.height);
+    if (w, h) != (dataset.info.width, dataset.info.height) {
+        bail!(
+            "the model makes {w}x{h} frames, the dataset {} holds {}x{} images; evaluate a model on the data it was trained on",
+            dataset.layout.root().display(),
+            dataset.info.width,
+            dataset.info.height
+        );
+    }
     let name = model.file_name().map_or_else(
         || model.display().to_string(),
         |n| n.to_string_lossy().into(),

@@ -43,7 +43,18 @@ pub fn run(args: TransferArgs) -> Result<()> {
     }
     let source_stats = VideoStats::measure(&people, track.width, track.height)
         .with_context(|| format!("measuring the source dancer in {}", args.source.display()))?;
-    let normalized = Normalization::new(source_stats, target.stats.clone()).apply(&people);
+    let mut normalization = Normalization::new(source_stats, target.stats.clone());
+    if !args.keep_source_x {
+        if target.stats.median_x.is_none() {
+            warn!(
+                "{} was trained on data prepared before dancenow measured where the target \
+                 stands; the dancer is placed about the frame centre",
+                args.model.display()
+            );
+        }
+        normalization = normalization.aligned_horizontally();
+    }
+    let normalized = normalization.apply(&people);
     let n = &normalized.normalization;
     info!(
         "normalization: scale {:.3} (far) to {:.3} (close)",
