@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 use dancenow_gan::plot::{write_line_chart, Line};
 use dancenow_metrics::{Part, PoseDistance};
-use image::{imageops, RgbImage};
+use image::RgbImage;
 
 /// One held-out frame's image scores.
 pub struct FrameScores {
@@ -261,27 +261,16 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
 /// Rows of stick figure | each model's frame | real, for the sampled frames.
 fn samples(models: &[ModelReport]) -> RgbImage {
     let rows = models.iter().map(|m| m.strips.len()).min().unwrap_or(0);
-    let Some([figure, _, _]) = models.first().and_then(|m| m.strips.first()) else {
-        return RgbImage::new(1, 1);
-    };
-    let (w, h) = figure.dimensions();
-    let columns = models.len() as u32 + 2;
-    let mut out = RgbImage::new(w * columns, h * rows as u32);
-    for row in 0..rows {
-        let [figure, _, real] = &models[0].strips[row];
-        let cells = std::iter::once(figure)
-            .chain(models.iter().map(|m| &m.strips[row][1]))
-            .chain(std::iter::once(real));
-        for (col, cell) in cells.enumerate() {
-            imageops::replace(
-                &mut out,
-                cell,
-                (col as u32 * w) as i64,
-                (row as u32 * h) as i64,
-            );
-        }
-    }
-    out
+    let rows: Vec<Vec<&RgbImage>> = (0..rows)
+        .map(|row| {
+            let [figure, _, real] = &models[0].strips[row];
+            std::iter::once(figure)
+                .chain(models.iter().map(|m| &m.strips[row][1]))
+                .chain(std::iter::once(real))
+                .collect()
+        })
+        .collect();
+    dancenow_gan::images::grid(&rows)
 }
 
 fn markdown(doc: &[Block]) -> String {

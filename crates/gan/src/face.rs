@@ -6,21 +6,14 @@ use dancenow_nn::tch::Tensor;
 use dancenow_pose::FaceBox;
 
 use crate::generator::Generator;
+use crate::images::resize;
 
 /// The face box of a `[1, C, H, W]` tensor, resized to `side` x `side`.
 pub fn crop(image: &Tensor, face: FaceBox, side: i64) -> Tensor {
     let region = image
         .narrow(2, i64::from(face.y), i64::from(face.size))
         .narrow(3, i64::from(face.x), i64::from(face.size));
-    resize(&region, side)
-}
-
-fn resize(image: &Tensor, side: i64) -> Tensor {
-    if image.size()[2..] == [side, side] {
-        image.shallow_clone()
-    } else {
-        image.upsample_bilinear2d([side, side], false, None, None)
-    }
+    resize(&region, side, side)
 }
 
 /// The face GAN's output on crops: the generated face plus the predicted residual.
@@ -41,7 +34,7 @@ pub fn refine(
         &[crop(figure, face, side), crop(frame, face, side)],
         1,
     ));
-    let residual = resize(&residual, i64::from(face.size));
+    let residual = resize(&residual, i64::from(face.size), i64::from(face.size));
     let out = frame.copy();
     let mut region = out
         .narrow(2, i64::from(face.y), i64::from(face.size))

@@ -1,7 +1,7 @@
 //! 8-bit RGB images to and from the networks' tensors: `[1, 3, H, W]` in [-1, 1].
 
 use dancenow_nn::tch::{Device, Kind, Tensor};
-use image::RgbImage;
+use image::{imageops, RgbImage};
 
 pub fn to_tensor(image: &RgbImage, device: Device) -> Tensor {
     let (w, h) = image.dimensions();
@@ -27,6 +27,46 @@ pub fn to_image(tensor: &Tensor) -> RgbImage {
         .flatten(0, -1);
     let data = Vec::<u8>::try_from(&bytes).expect("a uint8 tensor");
     RgbImage::from_raw(w as u32, h as u32, data).expect("3 bytes per pixel")
+}
+
+/// A `[N, C, H, W]` batch at `height` x `width`, bilinearly (unchanged when it is that
+/// size already).
+pub fn resize(images: &Tensor, height: i64, width: i64) -> Tensor {
+    if images.size()[2..] == [height, width] {
+        images.shallow_clone()
+    } else {
+        images.upsample_bilinear2d([height, width], false, None, None)
+    }
+}
+
+/// A `[N, C, H, W]` batch shrunk by a whole `factor` on each side, each output pixel the
+/// mean of a `factor` x `factor` block: how a coarse training stage sees the images.
+pub fn shrink(images: &Tensor, factor: i64) -> Tensor {
+    match factor {
+        1 => images.shallow_clone(),
+        k => images.avg_pool2d([k, k], [k, k], [0, 0], false, true, None),
+    }
+}
+
+/// Rows of equally sized cells, laid out left to right and top to bottom.
+pub fn grid(rows: &[Vec<&RgbImage>]) -> RgbImage {
+    let Some(first) = rows.first().and_then(|r| r.first()) else {
+        return RgbImage::new(1, 1);
+    };
+    let (w, h) = first.dimensions();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
+    let mut out = RgbImage::new(w * columns, h * rows.len() as u32);
+    for (row, cells) in rows.iter().enumerate() {
+        for (col, cell) in cells.iter().enumerate() {
+            imageops::replace(
+                &mut out,
+                *cell,
+                (col as u32 * w) as i64,
+                (row as u32 * h) as i64,
+            );
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use image::RgbImage;
 use crate::checkpoint::Checkpoint;
 use crate::config::{ModelConfig, Stage};
 use crate::generator::Generator;
-use crate::images::{to_image, to_tensor};
+use crate::images::{resize, shrink, to_image, to_tensor};
 use crate::model_dir::ModelDir;
 use crate::train::TrainError;
 
@@ -120,35 +120,16 @@ impl Renderer {
         let (w, h) = (i64::from(self.config.width), i64::from(self.config.height));
         let device = self.body.vs.device();
         let frame = tch::no_grad(|| {
-            let figure = to_tensor(figure, device);
-            let figure = if figure.size()[2..] == [h, w] {
-                figure
-            } else {
-                figure.upsample_bilinear2d([h, w], false, None, None)
-            };
-            let (sw, sh) = self.config.stage_size(self.stage());
-            let small = [i64::from(sh), i64::from(sw)];
-            let input = if small == [h, w] {
-                figure.shallow_clone()
-            } else {
-                figure.avg_pool2d(
-                    [h / small[0], w / small[1]],
-                    [h / small[0], w / small[1]],
-                    [0, 0],
-                    false,
-                    true,
-                    None,
-                )
-            };
-            let generated = self.body.frame(&input, self.previous.as_ref());
+            let figure = resize(&to_tensor(figure, device), h, w);
+            let (sw, _) = self.config.stage_size(self.stage());
+            let factor = w / i64::from(sw);
+            let generated = self
+                .body
+                .frame(&shrink(&figure, factor), self.previous.as_ref());
             if self.body.temporal {
                 self.previous = Some(generated.shallow_clone());
             }
-            let full = if small == [h, w] {
-                generated
-            } else {
-                generated.upsample_bilinear2d([h, w], false, None, None)
-            };
+            let full = resize(&generated, h, w);
             match (&self.face, face) {
                 (Some(face_gan), Some(face)) => {
                     crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())

@@ -34,6 +34,29 @@ fn font_available() -> bool {
     })
 }
 
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// Draws a `size` PNG on white with `draw`, beside `path` and then renamed to it, so a
+/// viewer never sees half a picture; `what` names it in errors.
+fn draw_png(
+    path: &Path,
+    size: (u32, u32),
+    what: &str,
+    draw: impl for<'r, 'b> FnOnce(&'r Area<'b>) -> Result<(), Box<dyn std::error::Error + 'r>>,
+) -> Result<(), String> {
+    let partial = path.with_extension("partial.png");
+    let drawn = {
+        let root = BitMapBackend::new(&partial, size).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root).map_err(|e| e.to_string()))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+    };
+    drawn
+        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: cannot draw {what}: {e}", path.display()))
+}
+
 /// Mean over a trailing window, so the curves show trends rather than per-step noise.
 fn smooth(values: &[f64], window: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(values.len());
@@ -79,12 +102,8 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
     if lo > hi {
         return Ok(());
     }
-    // Drawn beside its place and renamed, so a viewer never sees half a plot.
-    let partial = path.with_extension("partial.png");
-    let result = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = BitMapBackend::new(&partial, (900, 500)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
+    draw_png(path, (900, 500), "the loss plot", |root| {
+        let mut builder = ChartBuilder::on(root);
         builder.margin(15);
         if labels {
             builder
@@ -133,13 +152,8 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
                 .border_style(BLACK)
                 .draw()?;
         }
-        root.present()?;
         Ok(())
-    })();
-    result
-        .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{}: cannot draw the loss plot: {e}", path.display()))
+    })
 }
 
 /// One named line of a [`write_line_chart`].
@@ -172,11 +186,8 @@ pub fn write_line_chart(
     let pad_x = ((x1 - x0) * 0.02).max(0.5);
     let pad_y = ((y1 - y0) * 0.1).max(1e-3);
     let labels = font_available();
-    let partial = path.with_extension("partial.png");
-    let result = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = BitMapBackend::new(&partial, (800, 400)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut builder = ChartBuilder::on(&root);
+    draw_png(path, (800, 400), "the chart", |root| {
+        let mut builder = ChartBuilder::on(root);
         builder.margin(15);
         if labels {
             builder
@@ -214,11 +225,6 @@ pub fn write_line_chart(
                 .border_style(BLACK)
                 .draw()?;
         }
-        root.present()?;
         Ok(())
-    })();
-    result
-        .map_err(|e| e.to_string())
-        .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{}: cannot draw the chart: {e}", path.display()))
+    })
 }

@@ -10,13 +10,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use dancenow_nn::tch::nn::VarStore;
 use dancenow_nn::tch::{self, Device, Kind, Tensor};
-use image::{imageops, RgbImage};
+use image::RgbImage;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::config::{ModelConfig, Stage};
 use crate::dataset::{Dataset, DatasetError, Example, FrameEntry, Split};
 use crate::generator::Generator;
-use crate::images::to_image;
+use crate::images::{grid, shrink, to_image};
 use crate::losses;
 use crate::model_dir::{LossRecord, ModelDir, ModelDirError};
 use crate::networks::{MultiscaleDiscriminator, Vgg16, VggError};
@@ -479,13 +479,9 @@ impl<'a> StageTrainer<'a> {
     /// An example at this stage's size.
     fn example(&self, entry: &FrameEntry) -> Result<Example, TrainError> {
         let ex = self.dataset.example(entry, self.device)?;
-        let shrink = |t: Tensor| match self.shrink {
-            1 => t,
-            k => t.avg_pool2d([k, k], [k, k], [0, 0], false, true, None),
-        };
         Ok(Example {
-            figure: shrink(ex.figure),
-            real: shrink(ex.real),
+            figure: shrink(&ex.figure, self.shrink),
+            real: shrink(&ex.real, self.shrink),
         })
     }
 
@@ -572,18 +568,7 @@ impl<'a> StageTrainer<'a> {
             };
             rows.push(cells.iter().map(to_image).collect());
         }
-        let (w, h) = rows[0][0].dimensions();
-        let mut grid = RgbImage::new(w * rows[0].len() as u32, h * rows.len() as u32);
-        for (row, cells) in rows.iter().enumerate() {
-            for (col, cell) in cells.iter().enumerate() {
-                imageops::replace(
-                    &mut grid,
-                    cell,
-                    (col as u32 * w) as i64,
-                    (row as u32 * h) as i64,
-                );
-            }
-        }
+        let grid = grid(&rows.iter().map(|r| r.iter().collect()).collect::<Vec<_>>());
         let partial = path.with_extension("partial.png");
         grid.save(&partial)
             .and_then(|()| std::fs::rename(&partial, path).map_err(Into::into))

@@ -184,19 +184,13 @@ impl Lpips {
             source,
         })?;
         vs.freeze();
-        let stats = |v: [f64; 3]| {
-            Tensor::from_slice(&v)
-                .to_kind(Kind::Float)
-                .view([1, 3, 1, 1])
-                .to_device(device)
-        };
         Ok(Self {
             backbone,
             _vs: vs,
             convs,
             heads,
-            shift: stats(SHIFT),
-            scale: stats(SCALE),
+            shift: dancenow_nn::per_channel(&SHIFT, device),
+            scale: dancenow_nn::per_channel(&SCALE, device),
         })
     }
 

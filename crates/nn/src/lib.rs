@@ -22,3 +22,12 @@ pub fn set_cpu_threads(threads: usize) {
 pub fn libtorch_version() -> &'static str {
     option_env!("DANCENOW_LIBTORCH_VERSION").unwrap_or("unknown")
 }
+
+/// One float per channel as a `[1, C, 1, 1]` tensor on `device`, to broadcast over a
+/// `[N, C, H, W]` batch (a network's input mean, scale, shift).
+pub fn per_channel(values: &[f64], device: tch::Device) -> tch::Tensor {
+    tch::Tensor::from_slice(values)
+        .to_kind(tch::Kind::Float)
+        .view([1, values.len() as i64, 1, 1])
+        .to_device(device)
+}

@@ -3,12 +3,12 @@
 //! evaluate. Each step that already finished in the output folder is kept, so a demo
 //! stopped half-way continues.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use dancenow_gan::{Dataset, ModelDir};
-use dancenow_media::FrameSource;
-use image::{imageops, RgbImage};
+use dancenow_media::{probe, FrameSource};
+use image::RgbImage;
 use tracing::info;
 
 use crate::args::{
@@ -143,24 +143,33 @@ fn step(n: usize, what: &str, input: &Path) {
 }
 
 /// [`STRIP_ROWS`] frames spread over the video, stacked: a picture of the result for
-/// people who cannot play the video (the README's).
-fn write_strip(video: &Path, path: &PathBuf) -> Result<()> {
-    let frames: Vec<RgbImage> = FrameSource::open(video, None)
-        .with_context(|| format!("reading back {}", video.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("reading back {}", video.display()))?;
-    let Some(first) = frames.first() else {
-        anyhow::bail!("{} has no frames", video.display());
+/// people who cannot play the video (the README's). Only the picked frames are kept.
+fn write_strip(video: &Path, path: &Path) -> Result<()> {
+    let open = || {
+        FrameSource::open(video, None).with_context(|| format!("reading back {}", video.display()))
     };
-    let (w, h) = first.dimensions();
-    let rows = STRIP_ROWS.min(frames.len());
-    let mut strip = RgbImage::new(w, h * rows as u32);
-    for row in 0..rows {
-        // Centred in each of `rows` equal parts of the video.
-        let frame = &frames[(2 * row + 1) * frames.len() / (2 * rows)];
-        imageops::replace(&mut strip, frame, 0, (row as u32 * h) as i64);
+    let total = match probe(video).ok().and_then(|info| info.frame_count) {
+        Some(n) => n as usize,
+        None => open()?.count(),
+    };
+    let rows = STRIP_ROWS.min(total);
+    // Centred in each of `rows` equal parts of the video.
+    let picks: Vec<usize> = (0..rows)
+        .map(|row| (2 * row + 1) * total / (2 * rows))
+        .collect();
+    let mut frames = Vec::with_capacity(rows);
+    for (index, frame) in open()?.enumerate().take(total) {
+        let frame =
+            frame.with_context(|| format!("reading frame {index} of {}", video.display()))?;
+        if picks.contains(&index) {
+            frames.push(frame);
+        }
     }
-    strip
+    if frames.is_empty() {
+        anyhow::bail!("{} has no frames", video.display());
+    }
+    let column: Vec<Vec<&RgbImage>> = frames.iter().map(|f| vec![f]).collect();
+    dancenow_gan::images::grid(&column)
         .save(path)
         .with_context(|| format!("writing {}", path.display()))
 }

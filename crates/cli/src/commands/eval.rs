@@ -60,6 +60,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         })
         .collect::<Result<_>>()?;
 
+    let held_out = HeldOut {
+        runs: runs(&held_out),
+        frames: held_out,
+        expected,
+    };
+
     let mut models = vec![args.model.as_path()];
     models.extend(args.compare.iter().map(PathBuf::as_path));
     let mut reports = Vec::new();
@@ -68,7 +74,6 @@ pub fn run(args: EvalArgs) -> Result<()> {
             model,
             &dataset,
             &held_out,
-            &expected,
             &lpips,
             &mut tracker,
             device,
@@ -77,29 +82,36 @@ pub fn run(args: EvalArgs) -> Result<()> {
         .with_context(|| format!("evaluating {}", model.display()))?;
         reports.push(measured);
     }
-    let real_jitter = Part::ALL.map(|part| {
-        let track: Vec<Option<Person>> = expected.iter().cloned().map(Some).collect();
-        jitter_of_runs(&runs(&held_out), &track, part)
-    });
+    let real_track: Vec<Option<Person>> = held_out.expected.iter().cloned().map(Some).collect();
+    let real_jitter = Part::ALL.map(|part| jitter_of_runs(&held_out.runs, &real_track, part));
     let report = Report {
         dataset: args.data.display().to_string(),
-        frames: held_out.iter().map(|f| f.index).collect(),
+        frames: held_out.frames.iter().map(|f| f.index).collect(),
         size: (dataset.info.width, dataset.info.height),
         real_jitter,
         models: reports,
     };
     let written = report::write(&report, &args.output)?;
-    for (m, r) in report.models.iter().enumerate() {
+    for r in &report.models {
         info!(
             "{}: body SSIM {:.3}, LPIPS {:.4}; pose distance {}",
             r.name,
             r.body_ssim(),
             r.body_lpips(),
-            report::number(report.models[m].pose.overall().mean(), 2)
+            report::number(r.pose.overall().mean(), 2)
         );
     }
     println!("report: {}", written.display());
     Ok(())
+}
+
+/// The frames a model is measured on, with the poses they were drawn from.
+struct HeldOut {
+    frames: Vec<FrameEntry>,
+    /// The pose of each frame, in the same order.
+    expected: Vec<Person>,
+    /// `frames` in runs of consecutive video frames (see [`runs`]).
+    runs: Vec<std::ops::Range<usize>>,
 }
 
 /// The held-out frames split into runs of consecutive video frames: temporal models and
@@ -132,12 +144,10 @@ fn jitter_of_runs(
     (weight > 0).then(|| sum / weight as f64)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn measure(
     model: &Path,
     dataset: &Dataset,
-    frames: &[FrameEntry],
-    expected: &[Person],
+    held_out: &HeldOut,
     lpips: &Lpips,
     tracker: &mut Tracker,
     device: Device,
@@ -153,6 +163,7 @@ fn measure(
             dataset.info.height
         );
     }
+    let (frames, expected) = (&held_out.frames, &held_out.expected);
     let name = model.file_name().map_or_else(
         || model.display().to_string(),
         |n| n.to_string_lossy().into(),
@@ -169,7 +180,7 @@ fn measure(
         &format!("evaluating {name}"),
         "frames",
     );
-    for run in runs(frames) {
+    for run in held_out.runs.iter().cloned() {
         renderer.reset();
         tracker.reset();
         for i in run {
@@ -209,7 +220,6 @@ fn measure(
         }
     }
     bar.finish_and_clear();
-    let all_runs = runs(frames);
     Ok(ModelReport {
         name,
         path: model.display().to_string(),
@@ -221,7 +231,7 @@ fn measure(
         step: renderer.step,
         scores,
         pose,
-        jitter: Part::ALL.map(|part| jitter_of_runs(&all_runs, &detected, part)),
+        jitter: Part::ALL.map(|part| jitter_of_runs(&held_out.runs, &detected, part)),
         strips,
     })
 }

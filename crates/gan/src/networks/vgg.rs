@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use dancenow_nn::tch::nn::{self, Module};
-use dancenow_nn::tch::{Device, Kind, Tensor};
+use dancenow_nn::tch::{Device, Tensor};
 
 /// VGG16's convolutions up to conv5_1: (input, output) channels.
 const CONVS: [(i64, i64); 11] = [
@@ -72,17 +72,11 @@ impl Vgg16 {
             source,
         })?;
         vs.freeze();
-        let stats = |v: [f64; 3]| {
-            Tensor::from_slice(&v)
-                .to_kind(Kind::Float)
-                .view([1, 3, 1, 1])
-                .to_device(device)
-        };
         Ok(Self {
             _vs: vs,
             convs,
-            mean: stats(MEAN),
-            std: stats(STD),
+            mean: dancenow_nn::per_channel(&MEAN, device),
+            std: dancenow_nn::per_channel(&STD, device),
         })
     }
 
