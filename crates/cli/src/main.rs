@@ -15,6 +15,7 @@ use clap::Parser;
 fn main() {
     let cli = args::Cli::parse();
     logging::init(cli.verbose, cli.quiet);
+    dancenow_nn::keep_freed_memory();
     if let Err(err) = commands::run(cli.command) {
         // The whole chain once: "rendering poses: frame 12 of x.mp4: ffmpeg failed ...".
         eprintln!("error: {err:#}");

@@ -41,6 +41,8 @@ fn main() {
     };
     let steps: usize = steps.parse().expect("STEPS");
     tch::set_num_threads(threads.parse().expect("THREADS"));
+    // As `dancenow` does at start.
+    dancenow_nn::keep_freed_memory();
     let device = Device::Cpu;
     let config = config(name);
     let vgg = Vgg16::load(std::path::Path::new(vgg_path), device).expect("VGG16 weights");

@@ -37,24 +37,34 @@ impl Adam {
         }
     }
 
-    pub fn zero_grad(&mut self) {
-        for (_, p) in &mut self.params {
-            p.zero_grad();
-        }
+    /// The variables this optimizer updates, in its order: the `inputs` to ask autograd
+    /// for, so that [`Adam::step`]'s gradients line up with them.
+    pub fn params(&self) -> Vec<&Tensor> {
+        self.params.iter().map(|(_, p)| p).collect()
     }
 
-    /// One update with learning rate `lr` from the gradients the last backward left.
-    pub fn step(&mut self, lr: f64) {
+    /// The gradients of `loss` with respect to this optimizer's variables, and nothing
+    /// else: the backward pass skips the weight gradients of networks this optimizer does
+    /// not own. `keep_graph` keeps the graph for a second backward through shared parts.
+    pub fn gradients(&self, loss: &Tensor, keep_graph: bool) -> Vec<Tensor> {
+        Tensor::run_backward(&[loss], &self.params(), keep_graph, false)
+    }
+
+    /// One update with learning rate `lr` from `grads`, one per variable in the order of
+    /// [`Adam::params`]; an undefined gradient (a variable the loss does not reach) leaves
+    /// that variable and its moments as they are.
+    pub fn step(&mut self, grads: &[Tensor], lr: f64) {
+        assert_eq!(grads.len(), self.params.len(), "one gradient per variable");
         self.steps += 1;
         let bias1 = 1.0 - self.beta1.powi(self.steps as i32);
         let bias2_sqrt = (1.0 - self.beta2.powi(self.steps as i32)).sqrt();
         tch::no_grad(|| {
-            for (((_, p), m), v) in self.params.iter_mut().zip(&mut self.m).zip(&mut self.v) {
-                let g = p.grad();
+            let moments = self.m.iter_mut().zip(&mut self.v);
+            for (((_, p), (m, v)), g) in self.params.iter_mut().zip(moments).zip(grads) {
                 if !g.defined() {
                     continue;
                 }
-                let _ = m.lerp_(&g, 1.0 - self.beta1);
+                let _ = m.lerp_(g, 1.0 - self.beta1);
                 let _ = v.lerp_(&g.square(), 1.0 - self.beta2);
                 // p -= step * m / (sqrt(v) / bias2_sqrt + eps), as one addcdiv with the
                 // denominator scaled by -1/step, in place: the optimizer is memory-bound.

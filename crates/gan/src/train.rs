@@ -276,18 +276,30 @@ impl<'a> Pix2PixHD<'a> {
     /// pix2pixHD's losses for `fakes` against `reals`, the discriminator seeing each
     /// after the condition `cond`; then one Adam update of each network.
     fn update(&mut self, cond: &Tensor, fakes: &[Tensor], reals: &[Tensor], lr: f64) -> LossRecord {
+        let grads = self.gradients(cond, fakes, reals);
+        self.opt_g.step(&grads.generator, lr);
+        self.opt_d.step(&grads.discriminator, lr);
+        grads.losses
+    }
+
+    /// The losses, and each network's gradients of its own loss, before either update.
+    fn gradients(&self, cond: &Tensor, fakes: &[Tensor], reals: &[Tensor]) -> Gradients {
         let with_cond = |frames: &[Tensor]| {
             Tensor::cat(&std::iter::once(cond).chain(frames).collect::<Vec<_>>(), 1)
         };
         let (real_input, fake_input) = (with_cond(reals), with_cond(fakes));
 
-        let on_fake_detached = self.discriminator.forward(&fake_input.detach());
+        // One discriminator pass on the fake pair serves both losses: pix2pixHD runs it
+        // twice (once on the detached pair), but D's weights are the same in both, so the
+        // scores are too. Each loss is then differentiated only with respect to its own
+        // network's weights, which also skips D's weight gradients in the generator's
+        // backward pass.
+        let on_fake = self.discriminator.forward(&fake_input);
         let on_real = self.discriminator.forward(&real_input);
-        let d_fake = losses::lsgan(&on_fake_detached, 0.0);
+        let d_fake = losses::lsgan(&on_fake, 0.0);
         let d_real = losses::lsgan(&on_real, 1.0);
         let loss_d = (&d_fake + &d_real) * 0.5;
 
-        let on_fake = self.discriminator.forward(&fake_input);
         let g_gan = losses::lsgan(&on_fake, 1.0);
         let g_feat = losses::feature_matching(&on_fake, &on_real);
         let device = cond.device();
@@ -304,23 +316,31 @@ impl<'a> Pix2PixHD<'a> {
         };
         let loss_g = &g_gan + &g_feat + &g_vgg;
 
-        self.opt_g.zero_grad();
-        loss_g.backward();
-        self.opt_g.step(lr);
-        self.opt_d.zero_grad();
-        loss_d.backward();
-        self.opt_d.step(lr);
-
-        LossRecord {
-            stage: self.generator.stage,
-            step: 0,
-            g_gan: g_gan.double_value(&[]),
-            g_feat: g_feat.double_value(&[]),
-            g_vgg: g_vgg.double_value(&[]),
-            d_real: d_real.double_value(&[]),
-            d_fake: d_fake.double_value(&[]),
+        // The discriminator's first, keeping the graph: the generator's backward then
+        // frees it all, the large generator activations with it.
+        let discriminator = self.opt_d.gradients(&loss_d, true);
+        let generator = self.opt_g.gradients(&loss_g, false);
+        Gradients {
+            losses: LossRecord {
+                stage: self.generator.stage,
+                step: 0,
+                g_gan: g_gan.double_value(&[]),
+                g_feat: g_feat.double_value(&[]),
+                g_vgg: g_vgg.double_value(&[]),
+                d_real: d_real.double_value(&[]),
+                d_fake: d_fake.double_value(&[]),
+            },
+            generator,
+            discriminator,
         }
     }
+}
+
+/// One step's losses and gradients, in the order of each optimizer's variables.
+struct Gradients {
+    losses: LossRecord,
+    generator: Vec<Tensor>,
+    discriminator: Vec<Tensor>,
 }
 
 /// Runs `init` with libtorch's random generator seeded with `seed`, holding a lock: the
@@ -632,5 +652,61 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Preset;
+
+    /// The shared discriminator pass gives the gradients pix2pixHD's own step gives:
+    /// D on the detached fake pair for D's loss, D again on the fake pair for G's loss,
+    /// each loss's backward filling every weight's `grad`.
+    #[test]
+    fn one_discriminator_pass_gives_pix2pixhds_gradients() {
+        let config = Preset::Tiny.config(64, 64).with_temporal(false);
+        let nets = seeded(7, || {
+            Pix2PixHD::new(&config, Stage::Global, Device::Cpu, None)
+        });
+        let (x, y) = seeded(8, || {
+            let image = || Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu)) * 2.0 - 1.0;
+            (image(), image())
+        });
+        let fake = nets.generator.frame(&x, None);
+        let ours = nets.gradients(&x, std::slice::from_ref(&fake), std::slice::from_ref(&y));
+
+        // The step above freed its graph: the reference runs the generator again.
+        let fake = nets.generator.frame(&x, None);
+        let d = &nets.discriminator;
+        let real_pair = Tensor::cat(&[&x, &y], 1);
+        let fake_pair = Tensor::cat(&[&x, &fake], 1);
+        let on_real = d.forward(&real_pair);
+        let loss_d = (losses::lsgan(&d.forward(&fake_pair.detach()), 0.0)
+            + losses::lsgan(&on_real, 1.0))
+            * 0.5;
+        let on_fake = d.forward(&fake_pair);
+        let loss_g = losses::lsgan(&on_fake, 1.0) + losses::feature_matching(&on_fake, &on_real);
+        let reference = |opt: &Adam, loss: &Tensor| {
+            for p in opt.params() {
+                p.grad().defined().then(|| p.grad().zero_());
+            }
+            loss.backward();
+            opt.params()
+                .iter()
+                .map(|p| p.grad().copy())
+                .collect::<Vec<_>>()
+        };
+        let ref_g = reference(&nets.opt_g, &loss_g);
+        let ref_d = reference(&nets.opt_d, &loss_d);
+
+        for (ours, reference) in [(&ours.generator, &ref_g), (&ours.discriminator, &ref_d)] {
+            assert_eq!(ours.len(), reference.len());
+            for (a, b) in ours.iter().zip(reference) {
+                let scale = b.abs().max().double_value(&[]).max(1e-12);
+                let error = (a - b).abs().max().double_value(&[]) / scale;
+                assert!(error < 1e-5, "relative gradient error {error}");
+            }
+        }
     }
 }

@@ -4,9 +4,11 @@
 //! [`DeviceChoice`], resolve it here once, and pass the [`tch::Device`] down.
 
 mod device;
+mod memory;
 pub mod tflite;
 
 pub use device::{Device, DeviceChoice, DeviceError};
+pub use memory::keep_freed_memory;
 pub use tch;
 
 /// Sets how many CPU threads libtorch uses for one operation (0 keeps its default, one
