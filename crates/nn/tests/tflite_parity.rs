@@ -163,6 +163,16 @@ fn keeping_some_outputs_gives_the_same_values_for_them() {
     assert!(err.to_string().contains("has 5 outputs"), "{err}");
 }
 
+/// Every PAD in the pose models is a symmetric zero pad before a VALID convolution, and
+/// every one is folded; the parity tests above check the outputs did not change.
+#[test]
+fn zero_pads_before_valid_convolutions_are_folded_into_them() {
+    for (name, pads) in [("pose_detection", 8), ("pose_landmark_full", 5)] {
+        let model = TfliteModel::load(&model_path(name), Device::Cpu).unwrap();
+        assert_eq!(model.folded_pads(), pads, "{name}");
+    }
+}
+
 #[test]
 fn hand_recrop_matches_the_reference_interpreter() {
     check("hand_recrop");

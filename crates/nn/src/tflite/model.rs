@@ -26,8 +26,22 @@ pub struct TfliteModel {
 enum Prepared {
     /// Run with the constants as they are.
     Plain,
-    /// Convolution weight in OIHW.
-    Conv { weight: Tensor },
+    /// Convolution weight in OIHW; `padded` when a zero PAD before it was folded in.
+    Conv {
+        weight: Tensor,
+        padded: Option<FoldedPad>,
+    },
+}
+
+/// A symmetric zero PAD folded into the VALID convolutions that read it: they read the
+/// PAD's input instead and pad it themselves, which saves copying the whole activation
+/// (BlazePose pads before each strided depthwise convolution).
+#[derive(Clone, Copy)]
+struct FoldedPad {
+    /// The tensor the PAD read.
+    source: usize,
+    /// Rows and columns of zeros on each side.
+    padding: [i64; 2],
 }
 
 impl TfliteModel {
@@ -90,11 +104,15 @@ impl TfliteModel {
                         weight.permute([0, 3, 1, 2])
                     }
                     .contiguous();
-                    steps.push(Some(Prepared::Conv { weight }));
+                    steps.push(Some(Prepared::Conv {
+                        weight,
+                        padded: None,
+                    }));
                 }
                 _ => steps.push(Some(Prepared::Plain)),
             }
         }
+        fold_pads(&def, &constants, &mut steps);
         Ok(Self {
             name: name.to_string(),
             device,
@@ -141,6 +159,20 @@ impl TfliteModel {
         }
         self.def.outputs = outputs;
         Ok(self)
+    }
+
+    /// How many PAD operators were folded into the convolutions after them (diagnostics).
+    pub fn folded_pads(&self) -> usize {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                Some(Prepared::Conv {
+                    padded: Some(fold), ..
+                }) => Some(fold.source),
+                _ => None,
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
     }
 
     /// Shapes of the inputs, NHWC for images.
@@ -263,9 +295,21 @@ impl TfliteModel {
                     activation,
                     depthwise,
                 },
-                Prepared::Conv { weight },
+                Prepared::Conv { weight, padded },
             ) => {
-                let x = input(0)?;
+                let (x, extra_padding) = match padded {
+                    Some(fold) => {
+                        let v = values[fold.source].as_ref().ok_or_else(|| {
+                            TfliteError::Malformed("a folded PAD's input is not computed".into())
+                        })?;
+                        let x = Value {
+                            tensor: v.tensor.shallow_clone(),
+                            nchw: v.nchw,
+                        };
+                        (x, fold.padding)
+                    }
+                    None => (input(0)?, [0, 0]),
+                };
                 // Depthwise: one group per input channel (dimension 1 stored NCHW, 3 NHWC).
                 let channels = x
                     .tensor
@@ -278,6 +322,7 @@ impl TfliteModel {
                     stride: *stride,
                     dilation: *dilation,
                     groups: if *depthwise { channels } else { 1 },
+                    extra_padding,
                 };
                 ops::conv(&x, weight, optional_constant(2), &spec, *activation)?
             }
@@ -360,6 +405,65 @@ impl TfliteModel {
             (Op::Dequantize, _) => map(&input(0)?, |t| t.to_kind(Kind::Float)),
             (op, _) => return Err(TfliteError::Unsupported(format!("{op:?} at run time"))),
         })
+    }
+}
+
+/// Folds each PAD that adds the same number of zero rows above and below, and of columns
+/// left and right, into the convolutions reading it, when every reader is a VALID
+/// convolution taking it as its input image (and it is not a model output).
+fn fold_pads(def: &ModelDef, constants: &[Option<Tensor>], steps: &mut [Option<Prepared>]) {
+    for (n, op) in def.operators.iter().enumerate() {
+        if !matches!(op.op, Op::Pad) || !matches!(steps[n], Some(Prepared::Plain)) {
+            continue;
+        }
+        let (Some(Some(source)), Some(Some(paddings)), [output]) =
+            (op.inputs.first(), op.inputs.get(1), op.outputs.as_slice())
+        else {
+            continue;
+        };
+        let Some(Ok(p)) = constants[*paddings]
+            .as_ref()
+            .map(|t| Vec::<i64>::try_from(t.to_kind(Kind::Int64).flatten(0, -1)))
+        else {
+            continue;
+        };
+        // [[0, 0], [h, h], [w, w], [0, 0]] in NHWC.
+        if p.len() != 8 || p[0] != 0 || p[1] != 0 || p[6] != 0 || p[7] != 0 {
+            continue;
+        }
+        if p[2] != p[3] || p[4] != p[5] || def.outputs.contains(output) {
+            continue;
+        }
+        if constants[*source].is_some() {
+            continue;
+        }
+        let readers: Vec<usize> = (0..def.operators.len())
+            .filter(|&r| def.operators[r].inputs.contains(&Some(*output)))
+            .collect();
+        let foldable = |r: &usize| {
+            let reader = &def.operators[*r];
+            matches!(
+                reader.op,
+                Op::Conv2d {
+                    padding: schema::Padding::Valid,
+                    ..
+                }
+            ) && reader.inputs.first() == Some(&Some(*output))
+                && reader.inputs[1..].iter().all(|i| *i != Some(*output))
+                && matches!(steps[*r], Some(Prepared::Conv { padded: None, .. }))
+        };
+        if readers.is_empty() || !readers.iter().all(foldable) {
+            continue;
+        }
+        for r in readers {
+            if let Some(Prepared::Conv { padded, .. }) = &mut steps[r] {
+                *padded = Some(FoldedPad {
+                    source: *source,
+                    padding: [p[2], p[4]],
+                });
+            }
+        }
+        steps[n] = None;
     }
 }
 

@@ -105,6 +105,8 @@ pub struct ConvSpec {
     pub stride: [i64; 2],
     pub dilation: [i64; 2],
     pub groups: i64,
+    /// Zero rows and columns on each side from a PAD folded into a VALID convolution.
+    pub extra_padding: [i64; 2],
 }
 
 /// Convolution of an NCHW input with an OIHW weight.
@@ -117,7 +119,7 @@ pub fn conv(
 ) -> Result<Value> {
     let mut x = x.to_nchw()?;
     let size = weight.size();
-    let mut padding = [0, 0];
+    let mut padding = spec.extra_padding;
     if spec.padding == Padding::Same {
         (x, padding) = pad_same(x, [size[2], size[3]], spec.stride, spec.dilation, 0.0);
     }
@@ -165,6 +167,12 @@ pub fn binary(
 
 /// PReLU: x for x > 0, alpha * x below.
 pub fn prelu(x: &Value, alpha: &Value) -> Value {
+    let channels = x.tensor.size().get(1).copied();
+    if x.nchw && alpha.tensor.numel() as i64 == channels.unwrap_or(-1) {
+        // One slope per channel: libtorch's own kernel, one pass instead of five.
+        let slopes = alpha.tensor.reshape([-1]);
+        return Value::stored_nchw(x.tensor.prelu(&slopes));
+    }
     let (x_t, alpha_t) = if x.nchw {
         (x.tensor.shallow_clone(), alpha.broadcast_nchw())
     } else {
