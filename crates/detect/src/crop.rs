@@ -64,11 +64,13 @@ impl<'a> Frame<'a> {
             let dv = v as f32 * step - roi.size / 2.0;
             for u in 0..n {
                 let du = u as f32 * step - roi.size / 2.0;
-                let x = roi.cx + cos * du - sin * dv;
-                let y = roi.cy + sin * du + cos * dv;
+                // A billion pixels out is as far outside as any other place, and the taps
+                // next to it cannot overflow.
+                let x = (roi.cx + cos * du - sin * dv).clamp(-1e9, 1e9);
+                let y = (roi.cy + sin * du + cos * dv).clamp(-1e9, 1e9);
                 let (x0, y0) = (floor(x), floor(y));
                 let (fx, fy) = (x - x0 as f32, y - y0 as f32);
-                let rgb = if x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h {
+                let rgb = if x0 >= 0 && y0 >= 0 && x0 < w - 1 && y0 < h - 1 {
                     // All four taps inside the frame: most of every crop.
                     let top = 3 * (y0 * w + x0) as usize;
                     let bottom = top + 3 * w as usize;
@@ -127,8 +129,8 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// `x.floor()` as an integer, without a libm call per pixel (exact for the coordinates a
-/// crop can have).
+/// `x.floor()` as an integer, without a libm call per pixel (exact for every coordinate a
+/// crop holds: within a billion).
 fn floor(x: f32) -> i64 {
     let t = x as i64;
     if (t as f32) > x {
@@ -212,6 +214,32 @@ mod tests {
                     "{roi:?} {border:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn regions_far_outside_the_frame_give_the_border_not_a_panic() {
+        let image = RgbImage::from_pixel(8, 6, image::Rgb([255, 0, 0]));
+        let frame = Frame::new(&image, Device::Cpu);
+        for (cx, cy) in [
+            (1e20, 3.0),
+            (-1e20, 3.0),
+            (4.0, f32::INFINITY),
+            (f32::NEG_INFINITY, 1e30),
+        ] {
+            let roi = Roi {
+                cx,
+                cy,
+                size: 4.0,
+                rotation: 0.0,
+            };
+            let black = frame.crop_values(&roi, 4, (0.0, 1.0), Border::Zero);
+            assert!(black.iter().all(|&v| v == 0.0), "{roi:?}: {black:?}");
+            let edge = frame.crop_values(&roi, 4, (0.0, 1.0), Border::Replicate);
+            assert!(
+                edge.chunks(3).all(|p| p == [1.0, 0.0, 0.0]),
+                "{roi:?}: {edge:?}"
+            );
         }
     }
 }

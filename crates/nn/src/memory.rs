@@ -8,14 +8,15 @@
 //! process's resident size stays at its peak, which a step reaches anyway.
 
 /// Keeps freed memory for reuse instead of returning it to the system. Call once, at the
-/// start of a process that runs models on the CPU; GPU memory has its own caching
-/// allocator and is not affected. Does nothing where the C library is not glibc.
+/// start of the process, before other threads allocate (mallopt is not thread-safe).
+/// Only CPU memory is affected: GPU memory has its own caching allocator. Does nothing
+/// where the C library is not glibc.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // SAFETY: mallopt only sets allocator parameters and may be called at any time.
-        // An mmap maximum of 0 serves large blocks from the heap; a trim threshold of -1
-        // never shrinks it (mallopt(3) documents both).
+        // SAFETY: mallopt only sets allocator parameters; callers run this at start-up,
+        // before other threads allocate. An mmap maximum of 0 serves large blocks from
+        // the heap; a trim threshold of -1 never shrinks it (mallopt(3) documents both).
         let (no_mmap, no_trim) = unsafe {
             (
                 libc::mallopt(libc::M_MMAP_MAX, 0),

@@ -431,7 +431,7 @@ fn fold_pads(def: &ModelDef, constants: &[Option<Tensor>], steps: &mut [Option<P
         if p.len() != 8 || p[0] != 0 || p[1] != 0 || p[6] != 0 || p[7] != 0 {
             continue;
         }
-        if p[2] != p[3] || p[4] != p[5] || def.outputs.contains(output) {
+        if p[2] != p[3] || p[4] != p[5] || p[2] < 0 || p[4] < 0 || def.outputs.contains(output) {
             continue;
         }
         if constants[*source].is_some() {

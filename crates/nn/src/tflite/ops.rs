@@ -167,9 +167,16 @@ pub fn binary(
 
 /// PReLU: x for x > 0, alpha * x below.
 pub fn prelu(x: &Value, alpha: &Value) -> Value {
-    let channels = x.tensor.size().get(1).copied();
-    if x.nchw && alpha.tensor.numel() as i64 == channels.unwrap_or(-1) {
-        // One slope per channel: libtorch's own kernel, one pass instead of five.
+    // One slope per channel (TFLite shape [1, ..., 1, C]): libtorch's own kernel, one pass
+    // instead of five.
+    let slopes = alpha.tensor.size();
+    let per_channel = x.nchw
+        && !alpha.nchw
+        && slopes.split_last().is_some_and(|(&c, rest)| {
+            Some(c) == x.tensor.size().get(1).copied() && rest.iter().all(|&d| d == 1)
+        })
+        && alpha.tensor.kind() == x.tensor.kind();
+    if per_channel {
         let slopes = alpha.tensor.reshape([-1]);
         return Value::stored_nchw(x.tensor.prelu(&slopes));
     }
@@ -389,6 +396,24 @@ mod tests {
         assert_eq!(y.size(), [1, 2, 2, 1]);
         let values: Vec<f32> = Vec::try_from(y.flatten(0, -1)).unwrap();
         assert_eq!(values, [1.0, 2.0, 3.0, 4.0]);
+    }
+
+    /// PReLU against TFLite's broadcasting in NHWC, for a slope per channel (libtorch's
+    /// kernel) and a slope per column whose count equals the channels' (the general path).
+    #[test]
+    fn prelu_broadcasts_slopes_as_tflite_does() {
+        let nhwc = Tensor::from_slice(&[-1.0f32, 2.0, -3.0, 4.0, -5.0, 6.0, -7.0, -8.0])
+            .view([1, 2, 2, 2]);
+        let x = Value::stored_nchw(nhwc.permute([0, 3, 1, 2]));
+        for slopes in [[1, 1, 2], [1, 2, 1]] {
+            let alpha = Tensor::from_slice(&[0.5f32, 0.25]).view(slopes);
+            let expected = nhwc.relu() - &alpha * (-&nhwc).relu();
+            let got = prelu(&x, &Value::logical(alpha)).to_logical();
+            assert!(
+                got.allclose(&expected, 0.0, 0.0, false),
+                "slopes {slopes:?}"
+            );
+        }
     }
 
     #[test]
