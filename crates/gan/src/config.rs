@@ -314,7 +314,7 @@ impl ModelConfig {
 
     /// (stick figure, frame) for one frame, or for each of two consecutive frames.
     fn discriminator_input_nc(&self) -> i64 {
-        (FIGURE_CHANNELS + IMAGE_CHANNELS) * if self.temporal { 2 } else { 1 }
+        (FIGURE_CHANNELS + IMAGE_CHANNELS) * self.frames_per_example() as i64
     }
 
     /// Frames the discriminator judges at once: 2 with temporal smoothing.

@@ -16,9 +16,15 @@ pub fn crop(image: &Tensor, face: FaceBox, side: i64) -> Tensor {
     resize(&region, side, side)
 }
 
+/// The residual the face GAN predicts from crops of the stick figure and of the
+/// generated frame.
+fn residual(face_gan: &Generator, figure_crop: &Tensor, frame_crop: &Tensor) -> Tensor {
+    face_gan.forward(&Tensor::cat(&[figure_crop, frame_crop], 1))
+}
+
 /// The face GAN's output on crops: the generated face plus the predicted residual.
 pub fn refine_crop(face_gan: &Generator, figure_crop: &Tensor, frame_crop: &Tensor) -> Tensor {
-    frame_crop + face_gan.forward(&Tensor::cat(&[figure_crop, frame_crop], 1))
+    frame_crop + residual(face_gan, figure_crop, frame_crop)
 }
 
 /// `frame` with the face GAN's residual added inside `face` (at the box's own size);
@@ -30,10 +36,11 @@ pub fn refine(
     face: FaceBox,
     side: i64,
 ) -> Tensor {
-    let residual = face_gan.forward(&Tensor::cat(
-        &[crop(figure, face, side), crop(frame, face, side)],
-        1,
-    ));
+    let residual = residual(
+        face_gan,
+        &crop(figure, face, side),
+        &crop(frame, face, side),
+    );
     let residual = resize(&residual, i64::from(face.size), i64::from(face.size));
     let out = frame.copy();
     let mut region = out

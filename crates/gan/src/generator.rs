@@ -6,6 +6,7 @@
 use dancenow_nn::tch::nn::{Module, VarStore};
 use dancenow_nn::tch::{Device, Tensor};
 
+use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::config::{ModelConfig, Stage};
 use crate::networks::{GlobalGenerator, LocalEnhancer};
 
@@ -40,6 +41,21 @@ impl Generator {
             temporal: config.temporal && stage != Stage::Face,
             network,
         }
+    }
+
+    /// `stage`'s generator with the weights of the checkpoint at `path`, and the step it
+    /// was saved at.
+    pub fn load(
+        path: &std::path::Path,
+        config: &ModelConfig,
+        stage: Stage,
+        device: Device,
+    ) -> Result<(Self, u64), CheckpointError> {
+        let generator = Self::new(config, stage, device);
+        let ckpt = Checkpoint::read(path, device)?;
+        ckpt.restore("g", &generator.vs)?;
+        let step = ckpt.get("step", &Tensor::from(0i64))?.int64_value(&[]);
+        Ok((generator, step.max(0) as u64))
     }
 
     /// The frame for stick figure `figure`, following `previous` (the last generated

@@ -5,7 +5,6 @@ use dancenow_nn::tch::{self, Device, Tensor};
 use dancenow_pose::FaceBox;
 use image::RgbImage;
 
-use crate::checkpoint::Checkpoint;
 use crate::config::{ModelConfig, Stage};
 use crate::generator::Generator;
 use crate::images::{resize, shrink, to_image, to_tensor};
@@ -31,13 +30,7 @@ fn load_stage(
     stage: Stage,
     device: Device,
 ) -> Result<(Generator, u64), TrainError> {
-    let generator = Generator::new(config, stage, device);
-    let ckpt = Checkpoint::read(&model.checkpoint_path(stage), device)?;
-    ckpt.restore("g", &generator.vs)?;
-    let step = ckpt
-        .get("step", &Tensor::from(0i64))?
-        .int64_value(&[])
-        .max(0) as u64;
+    let (generator, step) = Generator::load(&model.checkpoint_path(stage), config, stage, device)?;
     let planned = config
         .training
         .stages

@@ -57,6 +57,40 @@ fn draw_png(
         .map_err(|e| format!("{}: cannot draw {what}: {e}", path.display()))
 }
 
+/// A chart's frame on `root`: a margin, and with `labels` the title and room for the
+/// axis labels.
+fn chart_builder<'a, 'b>(
+    root: &'a Area<'b>,
+    title: &str,
+    labels: bool,
+) -> ChartBuilder<'a, 'b, BitMapBackend<'b>> {
+    let mut builder = ChartBuilder::on(root);
+    builder.margin(15);
+    if labels {
+        builder
+            .caption(title, ("sans-serif", 20))
+            .x_label_area_size(35)
+            .y_label_area_size(55);
+    }
+    builder
+}
+
+/// A series' sample in the legend: a short line of its colour.
+fn legend_mark(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color)
+}
+
+/// The legend of the labelled series, on a translucent white box.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+}
+
 /// Mean over a trailing window, so the curves show trends rather than per-step noise.
 fn smooth(values: &[f64], window: usize) -> Vec<f64> {
     let mut out = Vec::with_capacity(values.len());
@@ -103,16 +137,8 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
         return Ok(());
     }
     draw_png(path, (900, 500), "the loss plot", |root| {
-        let mut builder = ChartBuilder::on(root);
-        builder.margin(15);
-        if labels {
-            builder
-                .caption("training losses (smoothed)", ("sans-serif", 20))
-                .x_label_area_size(35)
-                .y_label_area_size(55);
-        }
-        let mut chart =
-            builder.build_cartesian_2d(0..records.len(), ((lo * 0.8)..(hi * 1.25)).log_scale())?;
+        let mut chart = chart_builder(root, "training losses (smoothed)", labels)
+            .build_cartesian_2d(0..records.len(), ((lo * 0.8)..(hi * 1.25)).log_scale())?;
         let mut mesh = chart.configure_mesh();
         if labels {
             mesh.x_desc("step (all stages)").y_desc("loss");
@@ -131,9 +157,7 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
             );
             let drawn = chart.draw_series(line)?;
             if labels {
-                drawn
-                    .label(*name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                drawn.label(*name).legend(legend_mark(*color));
             }
         }
         // Stage boundaries as grey vertical lines.
@@ -146,11 +170,7 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String
             }
         }
         if labels {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()?;
+            draw_legend(&mut chart)?;
         }
         Ok(())
     })
@@ -187,16 +207,8 @@ pub fn write_line_chart(
     let pad_y = ((y1 - y0) * 0.1).max(1e-3);
     let labels = font_available();
     draw_png(path, (800, 400), "the chart", |root| {
-        let mut builder = ChartBuilder::on(root);
-        builder.margin(15);
-        if labels {
-            builder
-                .caption(title, ("sans-serif", 20))
-                .x_label_area_size(35)
-                .y_label_area_size(55);
-        }
-        let mut chart =
-            builder.build_cartesian_2d((x0 - pad_x)..(x1 + pad_x), (y0 - pad_y)..(y1 + pad_y))?;
+        let mut chart = chart_builder(root, title, labels)
+            .build_cartesian_2d((x0 - pad_x)..(x1 + pad_x), (y0 - pad_y)..(y1 + pad_y))?;
         let mut mesh = chart.configure_mesh();
         if labels {
             mesh.x_desc(x_label).y_desc(y_label);
@@ -213,17 +225,11 @@ pub fn write_line_chart(
             )?;
             let drawn = chart.draw_series(LineSeries::new(line.points.iter().copied(), color))?;
             if labels {
-                drawn
-                    .label(line.name)
-                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
+                drawn.label(line.name).legend(legend_mark(color));
             }
         }
         if labels {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .draw()?;
+            draw_legend(&mut chart)?;
         }
         Ok(())
     })

@@ -612,8 +612,8 @@ fn examples_of<'a>(
 }
 
 /// The trained body generator (the schedule's last body stage), frozen, for the face
-/// stage and inference.
-pub fn load_body(
+/// stage.
+fn load_body(
     model: &ModelDir,
     config: &ModelConfig,
     device: Device,
@@ -626,8 +626,7 @@ pub fn load_body(
             path.display()
         )));
     }
-    let mut body = Generator::new(config, stage, device);
-    Checkpoint::read(&path, device)?.restore("g", &body.vs)?;
+    let (mut body, _) = Generator::load(&path, config, stage, device)?;
     body.vs.freeze();
     Ok(body)
 }

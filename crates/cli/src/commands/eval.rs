@@ -38,15 +38,8 @@ pub fn run(args: EvalArgs) -> Result<()> {
     dancenow_nn::set_cpu_threads(args.threads);
     let models_dir = crate::assets::deps_dir().join("models");
     let lpips = Lpips::load_from(&models_dir, Backbone::Alex, device)?;
-    let mut tracker = Tracker::load(
-        &crate::assets::mediapipe_models()?,
-        device,
-        Parts {
-            hands: true,
-            face: true,
-        },
-    )
-    .context("loading the pose models")?;
+    let mut tracker = Tracker::load(&crate::assets::mediapipe_models()?, device, Parts::ALL)
+        .context("loading the pose models")?;
 
     let expected: Vec<Person> = held_out
         .iter()
