@@ -207,17 +207,15 @@ impl Normalization {
         self
     }
 
-    fn source_center_x(&self) -> f32 {
-        match (self.align_x, self.source.median_x) {
-            (true, Some(x)) if self.target.median_x.is_some() => x,
-            _ => self.source.width as f32 / 2.0,
-        }
-    }
-
-    fn target_center_x(&self) -> f32 {
-        match (self.align_x, self.target.median_x) {
-            (true, Some(x)) if self.source.median_x.is_some() => x,
-            _ => self.target.width as f32 / 2.0,
+    /// The source and target x that map onto each other: the dancers' median places when
+    /// aligning and both are known, else the frames' centres.
+    fn centers_x(&self) -> (f32, f32) {
+        match (self.align_x, self.source.median_x, self.target.median_x) {
+            (true, Some(source), Some(target)) => (source, target),
+            _ => (
+                self.source.width as f32 / 2.0,
+                self.target.width as f32 / 2.0,
+            ),
         }
     }
 
@@ -230,13 +228,14 @@ impl Normalization {
         let fraction = self.source.fraction(ankle_y);
         let floor = MIN_SCALE_FRACTION * self.scale_far.min(self.scale_close);
         let scale = (self.scale_far + fraction * (self.scale_close - self.scale_far)).max(floor);
+        let (source_center_x, target_center_x) = self.centers_x();
         FrameTransform {
             ankle_y,
             fraction,
             scale,
             translation_y: self.target.y_at(fraction) - ankle_y,
-            source_center_x: self.source_center_x(),
-            target_center_x: self.target_center_x(),
+            source_center_x,
+            target_center_x,
         }
     }
 
