@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use dancenow_nn::tch::Device;
+use dancenow_nn::tflite::QuietLibtorch;
 use dancenow_pose::{Keypoint, Person};
 use image::RgbImage;
 
@@ -111,6 +112,8 @@ impl Tracker {
     }
 
     pub fn next(&mut self, image: &RgbImage) -> Result<FrameResult, DetectError> {
+        // One libtorch thread for the whole frame: the models' kernels bring their own.
+        let _quiet = QuietLibtorch::new(self.model.device());
         let frame = Frame::new(image, self.model.device());
         if let Some(roi) = self.roi {
             if let Some(landmarks) = self.model.landmarks(&frame, &roi)? {

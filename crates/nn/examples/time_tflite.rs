@@ -17,6 +17,7 @@ const MODELS: [&str; 6] = [
 ];
 
 fn main() {
+    dancenow_nn::keep_freed_memory();
     let dir = PathBuf::from(env!("DANCENOW_DEPS")).join("models/mediapipe");
     let asked: Vec<String> = std::env::args().skip(1).collect();
     for name in MODELS

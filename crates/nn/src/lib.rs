@@ -11,11 +11,13 @@ pub use device::{Device, DeviceChoice, DeviceError};
 pub use memory::keep_freed_memory;
 pub use tch;
 
-/// Sets how many CPU threads libtorch uses for one operation (0 keeps its default, one
-/// per core).
+/// Sets how many CPU threads one operation uses, in libtorch and in the TFLite models'
+/// own kernels (0 keeps the default, one per core). Call it at start-up: the kernels'
+/// threads start on first use.
 pub fn set_cpu_threads(threads: usize) {
     if threads > 0 {
         tch::set_num_threads(threads as i32);
+        tflite::set_kernel_threads(threads);
     }
 }
 

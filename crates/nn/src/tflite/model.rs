@@ -5,6 +5,7 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::densify::densify;
+use super::kernels::{DepthwiseFilter, PackedWeights, QuietLibtorch};
 use super::ops::{self, ConvSpec, Value};
 use super::schema::{self, DType, ModelDef, Op, TensorDef};
 use super::TfliteError;
@@ -30,7 +31,18 @@ enum Prepared {
     Conv {
         weight: Tensor,
         padded: Option<FoldedPad>,
+        /// On CPU, the weights as the hand-written kernels take them.
+        cpu: Option<CpuConv>,
     },
+}
+
+/// A convolution's weights for one of the CPU kernels.
+enum CpuConv {
+    Depthwise(DepthwiseFilter),
+    /// 1x1, stride 1.
+    Pointwise(PackedWeights),
+    /// Any other: windows unfolded, then the same product; `[kh, kw]`.
+    General(PackedWeights, [usize; 2]),
 }
 
 /// A symmetric zero PAD folded into the VALID convolutions that read it: they read the
@@ -96,6 +108,11 @@ impl TfliteModel {
                                 op.op
                             ))
                         })?;
+                    let cpu = if device == Device::Cpu {
+                        cpu_conv(&def, op, weight, &constants)?
+                    } else {
+                        None
+                    };
                     let weight = if *depthwise {
                         // [1, KH, KW, C*M] -> [C*M, 1, KH, KW]
                         weight.permute([3, 0, 1, 2])
@@ -107,6 +124,7 @@ impl TfliteModel {
                     steps.push(Some(Prepared::Conv {
                         weight,
                         padded: None,
+                        cpu,
                     }));
                 }
                 _ => steps.push(Some(Prepared::Plain)),
@@ -202,6 +220,7 @@ impl TfliteModel {
                 inputs.len()
             )));
         }
+        let _quiet = QuietLibtorch::new(self.device);
         tch::no_grad(|| {
             let mut values: Vec<Option<Value>> =
                 (0..self.def.tensors.len()).map(|_| None).collect();
@@ -295,7 +314,11 @@ impl TfliteModel {
                     activation,
                     depthwise,
                 },
-                Prepared::Conv { weight, padded },
+                Prepared::Conv {
+                    weight,
+                    padded,
+                    cpu,
+                },
             ) => {
                 let (x, extra_padding) = match padded {
                     Some(fold) => {
@@ -324,7 +347,20 @@ impl TfliteModel {
                     groups: if *depthwise { channels } else { 1 },
                     extra_padding,
                 };
-                ops::conv(&x, weight, optional_constant(2), &spec, *activation)?
+                match (cpu, ops::clamp_of(*activation)) {
+                    (Some(CpuConv::Depthwise(filter)), Some(clamp)) => {
+                        ops::depthwise_cpu(&x, filter, &spec, clamp)?
+                    }
+                    (Some(CpuConv::Pointwise(weights)), Some(clamp))
+                        if spec.extra_padding == [0, 0] =>
+                    {
+                        ops::pointwise_cpu(&x, weights, clamp)?
+                    }
+                    (Some(CpuConv::General(weights, kernel)), Some(clamp)) => {
+                        ops::conv_cpu(&x, weights, *kernel, &spec, clamp)?
+                    }
+                    _ => ops::conv(&x, weight, optional_constant(2), &spec, *activation)?,
+                }
             }
             (
                 Op::MaxPool2d {
@@ -465,6 +501,62 @@ fn fold_pads(def: &ModelDef, constants: &[Option<Tensor>], steps: &mut [Option<P
         }
         steps[n] = None;
     }
+}
+
+/// The CPU kernels' form of a convolution's float32 weight and bias: a depthwise filter
+/// with one channel out per channel in (TFLite's [1, KH, KW, C] is already its tap-major
+/// layout), or the `[O][KH * KW * I]` matrix of any other convolution (OHWI flattened,
+/// the order [`super::kernels::im2col`] unfolds windows in). `None` when neither fits.
+fn cpu_conv(
+    def: &ModelDef,
+    op: &schema::OperatorDef,
+    weight: &Tensor,
+    constants: &[Option<Tensor>],
+) -> Result<Option<CpuConv>> {
+    let Op::Conv2d {
+        depthwise, stride, ..
+    } = &op.op
+    else {
+        return Ok(None);
+    };
+    let &[o, kh, kw, i] = weight.size().as_slice() else {
+        return Ok(None);
+    };
+    let input_channels = op
+        .inputs
+        .first()
+        .copied()
+        .flatten()
+        .and_then(|i| def.tensors[i].shape.get(3).copied());
+    let outputs = if *depthwise { i } else { o };
+    let bias = match op.inputs.get(2).copied().flatten() {
+        Some(b) => match &constants[b] {
+            Some(b) if b.size() == [outputs] => Some(Vec::<f32>::try_from(b.to_kind(Kind::Float))?),
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    if weight.kind() != Kind::Float {
+        return Ok(None);
+    }
+    let values = || Vec::<f32>::try_from(weight.contiguous().flatten(0, -1));
+    if *depthwise && o == 1 && input_channels == Some(i) {
+        return Ok(Some(CpuConv::Depthwise(DepthwiseFilter {
+            taps: values()?,
+            bias: bias.unwrap_or_else(|| vec![0.0; i as usize]),
+            kernel: [kh as usize, kw as usize],
+        })));
+    }
+    if *depthwise || input_channels != Some(i) {
+        return Ok(None);
+    }
+    let (o, i, kh, kw) = (o as usize, i as usize, kh as usize, kw as usize);
+    let weights = PackedWeights::new(&values()?, bias.as_deref(), o, kh * kw * i);
+    Ok(Some(if [kh, kw] == [1, 1] && *stride == [1, 1] {
+        CpuConv::Pointwise(weights)
+    } else {
+        CpuConv::General(weights, [kh, kw])
+    }))
 }
 
 fn map(x: &Value, f: impl Fn(&Tensor) -> Tensor) -> Value {

@@ -3,6 +3,7 @@
 
 use tch::{Kind, Tensor};
 
+use super::kernels::{self, Clamp, DepthwiseFilter, Geometry, PackedWeights};
 use super::schema::{Activation, Padding};
 use super::TfliteError;
 
@@ -134,6 +135,128 @@ pub fn conv(
     Ok(Value::stored_nchw(activate(y, activation)))
 }
 
+/// The clamp a fused activation amounts to, if it is one.
+pub fn clamp_of(activation: Activation) -> Option<Clamp> {
+    let (min, max) = match activation {
+        Activation::None => return Some(Clamp::NONE),
+        Activation::Relu => (0.0, f32::INFINITY),
+        Activation::ReluN1To1 => (-1.0, 1.0),
+        Activation::Relu6 => (0.0, 6.0),
+        Activation::Tanh => return None,
+    };
+    Some(Clamp { min, max })
+}
+
+/// Depthwise convolution of a CPU float32 activation by the hand-written kernel.
+pub fn depthwise_cpu(
+    x: &Value,
+    filter: &DepthwiseFilter,
+    spec: &ConvSpec,
+    clamp: Clamp,
+) -> Result<Value> {
+    let x = cpu_nhwc(x, filter.channels())?;
+    let geometry = geometry(&x, filter.kernel, spec)?;
+    let [n, oh, ow] = [geometry.input[0], geometry.output[0], geometry.output[1]];
+    let shape = [n, oh, ow, filter.channels()].map(|d| d as i64);
+    let y = Tensor::empty(shape, (Kind::Float, tch::Device::Cpu));
+    // SAFETY: `x` is contiguous CPU float32 (`cpu_nhwc`), and `y` is new, contiguous CPU
+    // float32, so the slices have these sizes and cannot overlap.
+    unsafe {
+        let input = std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel());
+        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
+        kernels::depthwise(input, filter, &geometry, clamp, output);
+    }
+    Ok(Value::logical(y))
+}
+
+/// Where a convolution's windows lie in the NHWC input `x`, for the CPU kernels.
+fn geometry(x: &Tensor, kernel: [usize; 2], spec: &ConvSpec) -> Result<Geometry> {
+    let size = x.size();
+    let window = |axis: usize, kernel: usize| -> Result<(i64, i64)> {
+        let (size, kernel) = (size[1 + axis], kernel as i64);
+        let (stride, dilation) = (spec.stride[axis], spec.dilation[axis]);
+        if spec.padding == Padding::Same {
+            let (before, _) = same_padding(size, kernel, stride, dilation);
+            return Ok(((size + stride - 1) / stride, before));
+        }
+        let padded = size + 2 * spec.extra_padding[axis];
+        let effective = (kernel - 1) * dilation + 1;
+        if padded < effective {
+            return Err(TfliteError::Input(format!(
+                "a {kernel}-tap window does not fit in {size} positions"
+            )));
+        }
+        Ok(((padded - effective) / stride + 1, spec.extra_padding[axis]))
+    };
+    let (oh, top) = window(0, kernel[0])?;
+    let (ow, left) = window(1, kernel[1])?;
+    Ok(Geometry {
+        input: [size[0], size[1], size[2]].map(|d| d as usize),
+        output: [oh as usize, ow as usize],
+        stride: spec.stride.map(|s| s as usize),
+        dilation: spec.dilation.map(|d| d as usize),
+        padding: [top as usize, left as usize],
+    })
+}
+
+/// Any other convolution of a CPU float32 activation: its windows unfolded into rows,
+/// then the 1x1 kernel's product.
+pub fn conv_cpu(
+    x: &Value,
+    weights: &PackedWeights,
+    kernel: [usize; 2],
+    spec: &ConvSpec,
+    clamp: Clamp,
+) -> Result<Value> {
+    let x = cpu_nhwc(x, weights.inputs() / (kernel[0] * kernel[1]))?;
+    let geometry = geometry(&x, kernel, spec)?;
+    // SAFETY: `cpu_nhwc` checked that `x` is contiguous CPU float32.
+    let input = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
+    let rows = kernels::im2col(input, x.size()[3] as usize, kernel, &geometry);
+    let [n, oh, ow] = [geometry.input[0], geometry.output[0], geometry.output[1]];
+    let shape = [n, oh, ow, weights.outputs()].map(|d| d as i64);
+    let y = Tensor::empty(shape, (Kind::Float, tch::Device::Cpu));
+    // SAFETY: `y` is new, contiguous CPU float32 of exactly this size.
+    unsafe {
+        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
+        kernels::pointwise(&rows, weights, clamp, output);
+    }
+    Ok(Value::logical(y))
+}
+
+/// `x` as a contiguous NHWC CPU float32 tensor with `channels` channels, for a kernel.
+fn cpu_nhwc(x: &Value, channels: usize) -> Result<Tensor> {
+    let x = x.to_logical().contiguous();
+    if x.dim() != 4
+        || x.size()[3] as usize != channels
+        || x.kind() != Kind::Float
+        || x.device() != tch::Device::Cpu
+    {
+        return Err(TfliteError::Malformed(format!(
+            "a CPU kernel for {channels} channels given {:?} {:?} input of shape {:?}",
+            x.device(),
+            x.kind(),
+            x.size()
+        )));
+    }
+    Ok(x)
+}
+
+/// 1x1 stride-1 convolution of a CPU float32 activation by the hand-written kernel.
+pub fn pointwise_cpu(x: &Value, weights: &PackedWeights, clamp: Clamp) -> Result<Value> {
+    let x = cpu_nhwc(x, weights.inputs())?;
+    let mut shape = x.size();
+    shape[3] = weights.outputs() as i64;
+    let y = Tensor::empty(shape.as_slice(), (Kind::Float, tch::Device::Cpu));
+    // SAFETY: as in `depthwise_cpu`.
+    unsafe {
+        let input = std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel());
+        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
+        kernels::pointwise(input, weights, clamp, output);
+    }
+    Ok(Value::logical(y))
+}
+
 pub fn max_pool(
     x: &Value,
     padding: Padding,
@@ -170,15 +293,16 @@ pub fn prelu(x: &Value, alpha: &Value) -> Value {
     // One slope per channel (TFLite shape [1, ..., 1, C]): libtorch's own kernel, one pass
     // instead of five.
     let slopes = alpha.tensor.size();
-    let per_channel = x.nchw
-        && !alpha.nchw
+    let per_channel = !alpha.nchw
+        && x.tensor.dim() == 4
         && slopes.split_last().is_some_and(|(&c, rest)| {
-            Some(c) == x.tensor.size().get(1).copied() && rest.iter().all(|&d| d == 1)
+            Some(c) == x.tensor.size().get(if x.nchw { 1 } else { 3 }).copied()
+                && rest.iter().all(|&d| d == 1)
         })
         && alpha.tensor.kind() == x.tensor.kind();
-    if per_channel {
+    if let (true, Ok(x)) = (per_channel, x.to_nchw()) {
         let slopes = alpha.tensor.reshape([-1]);
-        return Value::stored_nchw(x.tensor.prelu(&slopes));
+        return Value::stored_nchw(x.prelu(&slopes));
     }
     let (x_t, alpha_t) = if x.nchw {
         (x.tensor.shallow_clone(), alpha.broadcast_nchw())
