@@ -156,17 +156,10 @@ pub fn depthwise_cpu(
 ) -> Result<Value> {
     let x = cpu_nhwc(x, filter.channels())?;
     let geometry = geometry(&x, filter.kernel, spec)?;
-    let [n, oh, ow] = [geometry.input[0], geometry.output[0], geometry.output[1]];
-    let shape = [n, oh, ow, filter.channels()].map(|d| d as i64);
-    let y = Tensor::empty(shape, (Kind::Float, tch::Device::Cpu));
-    // SAFETY: `x` is contiguous CPU float32 (`cpu_nhwc`), and `y` is new, contiguous CPU
-    // float32, so the slices have these sizes and cannot overlap.
-    unsafe {
-        let input = std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel());
-        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
-        kernels::depthwise(input, filter, &geometry, clamp, output);
-    }
-    Ok(Value::logical(y))
+    let shape = output_shape(&geometry, filter.channels());
+    Ok(run_kernel(&x, shape, |input, output| {
+        kernels::depthwise(input, filter, &geometry, clamp, output)
+    }))
 }
 
 /// Where a convolution's windows lie in the NHWC input `x`, for the CPU kernels.
@@ -208,20 +201,41 @@ pub fn conv_cpu(
     spec: &ConvSpec,
     clamp: Clamp,
 ) -> Result<Value> {
-    let x = cpu_nhwc(x, weights.inputs() / (kernel[0] * kernel[1]))?;
+    let channels = weights.inputs() / (kernel[0] * kernel[1]);
+    let x = cpu_nhwc(x, channels)?;
     let geometry = geometry(&x, kernel, spec)?;
-    // SAFETY: `cpu_nhwc` checked that `x` is contiguous CPU float32.
-    let input = unsafe { std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel()) };
-    let rows = kernels::im2col(input, x.size()[3] as usize, kernel, &geometry);
-    let [n, oh, ow] = [geometry.input[0], geometry.output[0], geometry.output[1]];
-    let shape = [n, oh, ow, weights.outputs()].map(|d| d as i64);
-    let y = Tensor::empty(shape, (Kind::Float, tch::Device::Cpu));
-    // SAFETY: `y` is new, contiguous CPU float32 of exactly this size.
+    let shape = output_shape(&geometry, weights.outputs());
+    Ok(run_kernel(&x, shape, |input, output| {
+        let rows = kernels::im2col(input, channels, kernel, &geometry);
+        kernels::pointwise(&rows, weights, clamp, output)
+    }))
+}
+
+/// The NHWC shape of a convolution's output with `channels` channels.
+fn output_shape(geometry: &Geometry, channels: usize) -> [usize; 4] {
+    let [n, _, _] = geometry.input;
+    let [oh, ow] = geometry.output;
+    [n, oh, ow, channels]
+}
+
+/// Runs a CPU kernel from the contiguous CPU float32 tensor `x` (as [`cpu_nhwc`] gives)
+/// into a new tensor of `shape`.
+fn run_kernel(x: &Tensor, shape: [usize; 4], kernel: impl FnOnce(&[f32], &mut [f32])) -> Value {
+    debug_assert!(x.is_contiguous() && x.kind() == Kind::Float && x.device() == tch::Device::Cpu);
+    let y = Tensor::empty(shape.map(|d| d as i64), (Kind::Float, tch::Device::Cpu));
+    let slice_ptr = |t: &Tensor| match t.numel() {
+        // An empty tensor may have no storage at all.
+        0 => std::ptr::NonNull::<f32>::dangling().as_ptr(),
+        _ => t.data_ptr() as *mut f32,
+    };
+    // SAFETY: both tensors are contiguous CPU float32 of `numel` elements, and `y` is new,
+    // so the two slices cannot overlap.
     unsafe {
-        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
-        kernels::pointwise(&rows, weights, clamp, output);
+        let input = std::slice::from_raw_parts(slice_ptr(x), x.numel());
+        let output = std::slice::from_raw_parts_mut(slice_ptr(&y), y.numel());
+        kernel(input, output);
     }
-    Ok(Value::logical(y))
+    Value::logical(y)
 }
 
 /// `x` as a contiguous NHWC CPU float32 tensor with `channels` channels, for a kernel.
@@ -245,16 +259,16 @@ fn cpu_nhwc(x: &Value, channels: usize) -> Result<Tensor> {
 /// 1x1 stride-1 convolution of a CPU float32 activation by the hand-written kernel.
 pub fn pointwise_cpu(x: &Value, weights: &PackedWeights, clamp: Clamp) -> Result<Value> {
     let x = cpu_nhwc(x, weights.inputs())?;
-    let mut shape = x.size();
-    shape[3] = weights.outputs() as i64;
-    let y = Tensor::empty(shape.as_slice(), (Kind::Float, tch::Device::Cpu));
-    // SAFETY: as in `depthwise_cpu`.
-    unsafe {
-        let input = std::slice::from_raw_parts(x.data_ptr() as *const f32, x.numel());
-        let output = std::slice::from_raw_parts_mut(y.data_ptr() as *mut f32, y.numel());
-        kernels::pointwise(input, weights, clamp, output);
-    }
-    Ok(Value::logical(y))
+    let size = x.size();
+    let shape = [
+        size[0] as usize,
+        size[1] as usize,
+        size[2] as usize,
+        weights.outputs(),
+    ];
+    Ok(run_kernel(&x, shape, |input, output| {
+        kernels::pointwise(input, weights, clamp, output)
+    }))
 }
 
 pub fn max_pool(

@@ -4,7 +4,7 @@
 
 use super::{Clamp, Geometry};
 
-/// A depthwise filter with one slope set per channel (channel multiplier 1), laid out as
+/// A depthwise filter with one kernel per channel (channel multiplier 1), laid out as
 /// TFLite stores it: `[kh][kw][channels]`.
 pub struct DepthwiseFilter {
     pub taps: Vec<f32>,
@@ -93,6 +93,7 @@ pub fn depthwise(
 
 /// Adjacent output pixels computed together, so each weight load serves several.
 const PIXELS: usize = 4;
+/// AVX registers of channels per pixel: 4 x 3 sums in a group, 6 for a lone pixel.
 const GROUP_VECTORS: usize = 3;
 const SINGLE_VECTORS: usize = 6;
 
@@ -134,8 +135,8 @@ mod avx2 {
 
     use super::{Clamp, DepthwiseFilter};
 
-    /// Channels 16 at a time for all `P` pixels (2P independent sums hide the FMA
-    /// latency), then 8 at a time, then one at a time.
+    /// Channels `8 * V` at a time for all `P` pixels (`P * V` independent sums hide the
+    /// FMA latency), then 8 at a time, then one at a time.
     ///
     /// Safety: AVX2 and FMA must be available, and every `starts[p] + tap.0 + c` and
     /// `tap.1 + c` must lie within `image` and the filter.

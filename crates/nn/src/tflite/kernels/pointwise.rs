@@ -70,7 +70,8 @@ pub fn pointwise(input: &[f32], weights: &PackedWeights, clamp: Clamp, output: &
     assert_eq!(input.len(), pixels * k, "pointwise input size");
     assert_eq!(output.len(), pixels * n, "pointwise output size");
     let panels = n.div_ceil(PANEL);
-    let threads = super::workers().threads();
+    let workers = super::workers();
+    let threads = workers.threads();
     if pixels >= 8 * ROWS * threads || panels < 2 * threads {
         super::split_rows(output, n, |first, out| {
             let rows = first..first + out.len() / n.max(1);
@@ -82,7 +83,7 @@ pub fn pointwise(input: &[f32], weights: &PackedWeights, clamp: Clamp, output: &
         let out = SharedOut(output.as_mut_ptr());
         let out = &out;
         let per = panels.div_ceil(threads);
-        super::workers().run(panels.div_ceil(per), &|part| {
+        workers.run(panels.div_ceil(per), &|part| {
             let range = part * per..((part + 1) * per).min(panels);
             // SAFETY: each part writes only its own panels' columns of the output,
             // which `output` holds in full.
