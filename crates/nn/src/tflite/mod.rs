@@ -20,7 +20,7 @@ mod schema;
 
 use std::path::PathBuf;
 
-pub use kernels::{set_threads as set_kernel_threads, QuietLibtorch};
+pub use kernels::{set_threads as set_kernel_threads, split_rows as parallel_rows, QuietLibtorch};
 pub use model::TfliteModel;
 
 /// What went wrong loading or running a TFLite model.

@@ -59,8 +59,9 @@ impl Clamp {
 }
 
 /// Runs `f(first_row, rows)` on consecutive runs of the `row_len`-long rows of `out`, one
-/// run per kernel thread.
-fn split_rows(out: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
+/// run per kernel thread. Also for work beside the models (cropping their inputs), so
+/// that it shares their spinning threads instead of waking others.
+pub fn split_rows(out: &mut [f32], row_len: usize, f: impl Fn(usize, &mut [f32]) + Sync) {
     let rows = out.len() / row_len.max(1);
     let workers = workers();
     let per = rows.div_ceil(workers.threads()).max(1);
