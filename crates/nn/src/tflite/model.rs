@@ -506,7 +506,7 @@ fn fold_pads(def: &ModelDef, constants: &[Option<Tensor>], steps: &mut [Option<P
 /// The CPU kernels' form of a convolution's float32 weight and bias: a depthwise filter
 /// with one channel out per channel in (TFLite's [1, KH, KW, C] is already its tap-major
 /// layout), or the `[O][KH * KW * I]` matrix of any other convolution (OHWI flattened,
-/// the order [`super::kernels::im2col`] unfolds windows in). `None` when neither fits.
+/// the order [`super::kernels::convolution`] unfolds windows in). `None` when neither fits.
 fn cpu_conv(
     def: &ModelDef,
     op: &schema::OperatorDef,

@@ -193,7 +193,7 @@ fn geometry(x: &Tensor, kernel: [usize; 2], spec: &ConvSpec) -> Result<Geometry>
 }
 
 /// Any other convolution of a CPU float32 activation: its windows unfolded into rows,
-/// then the 1x1 kernel's product.
+/// a block at a time, then the 1x1 kernel's product.
 pub fn conv_cpu(
     x: &Value,
     weights: &PackedWeights,
@@ -206,8 +206,7 @@ pub fn conv_cpu(
     let geometry = geometry(&x, kernel, spec)?;
     let shape = output_shape(&geometry, weights.outputs());
     Ok(run_kernel(&x, shape, |input, output| {
-        let rows = kernels::im2col(input, channels, kernel, &geometry);
-        kernels::pointwise(&rows, weights, clamp, output)
+        kernels::convolution(input, channels, kernel, &geometry, weights, clamp, output)
     }))
 }
 

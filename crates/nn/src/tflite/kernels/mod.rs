@@ -4,10 +4,12 @@
 
 mod depthwise;
 mod pointwise;
+mod unfold;
 mod workers;
 
 pub use depthwise::{depthwise, DepthwiseFilter};
 pub use pointwise::{pointwise, PackedWeights};
+pub use unfold::convolution;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
@@ -151,39 +153,6 @@ impl Drop for QuietLibtorch {
             tch::set_num_threads(quiet.1);
         }
     }
-}
-
-/// Unfolds every output position's window into one row (`[kh][kw][c]`, zeros in the
-/// padding), so that a convolution becomes the matrix product [`pointwise`] computes.
-pub fn im2col(input: &[f32], channels: usize, kernel: [usize; 2], geometry: &Geometry) -> Vec<f32> {
-    let [n, h, w] = geometry.input;
-    let [oh, ow] = geometry.output;
-    let [kh, kw] = kernel;
-    assert_eq!(input.len(), n * h * w * channels, "convolution input size");
-    let row_len = kh * kw * channels;
-    let mut rows = vec![0.0; n * oh * ow * row_len];
-    split_rows(&mut rows, ow * row_len, |first, out| {
-        for (r, out_row) in out.chunks_exact_mut(ow * row_len).enumerate() {
-            let (image, oy) = ((first + r) / oh, (first + r) % oh);
-            let image = &input[image * h * w * channels..(image + 1) * h * w * channels];
-            for (ox, window) in out_row.chunks_exact_mut(row_len).enumerate() {
-                for ky in 0..kh {
-                    let Some(iy) = geometry.source(0, oy, ky, h) else {
-                        continue;
-                    };
-                    for kx in 0..kw {
-                        if let Some(ix) = geometry.source(1, ox, kx, w) {
-                            let from = (iy * w + ix) * channels;
-                            let to = (ky * kw + kx) * channels;
-                            window[to..to + channels]
-                                .copy_from_slice(&image[from..from + channels]);
-                        }
-                    }
-                }
-            }
-        }
-    });
-    rows
 }
 
 #[cfg(test)]
@@ -333,14 +302,17 @@ mod tests {
             max: f32::INFINITY,
         };
         // 1x1 with few pixels and many outputs (split by panels) and with many pixels
-        // (split by rows), output counts off the 16-wide panels, and a strided 3x3 and a
-        // 2x2 through the unfolded windows.
+        // (split by rows), output counts off the 16-wide panels, and through the unfolded
+        // windows: a strided 3x3 on enough pixels to unfold block by block (and a last,
+        // short block), a 2x2 and a padded 3x3 on few pixels.
         let cases = [
             ([1, 2, 3], 19, 37, [1, 1], 1, [0, 0], [0, 0], Clamp::NONE),
             ([1, 40, 30], 7, 24, [1, 1], 1, [0, 0], [0, 0], relu),
             ([2, 9, 8], 3, 16, [3, 3], 2, [0, 0], [1, 1], relu),
+            ([1, 37, 29], 3, 24, [3, 3], 2, [1, 1], [1, 1], relu),
             ([1, 4, 4], 6, 5, [2, 2], 2, [0, 0], [0, 0], Clamp::NONE),
             ([1, 5, 6], 4, 9, [3, 3], 1, [1, 1], [1, 1], Clamp::NONE),
+            ([1, 4, 5], 6, 70, [3, 3], 1, [1, 1], [1, 1], relu),
         ];
         for (n, (input_size, c, outputs, kernel, stride, pad, after, clamp)) in
             cases.into_iter().enumerate()
@@ -351,13 +323,12 @@ mod tests {
             let weights = values(outputs * taps, 100 + n as u32);
             let bias = values(outputs, 200 + n as u32);
             let packed = PackedWeights::new(&weights, Some(&bias), outputs, taps);
-            let rows = if kernel == [1, 1] && stride == 1 {
-                input.clone()
-            } else {
-                im2col(&input, c, kernel, &g)
-            };
             let mut got = vec![f32::NAN; input_size[0] * g.output[0] * g.output[1] * outputs];
-            pointwise(&rows, &packed, clamp, &mut got);
+            if kernel == [1, 1] && stride == 1 {
+                pointwise(&input, &packed, clamp, &mut got);
+            } else {
+                convolution(&input, c, kernel, &g, &packed, clamp, &mut got);
+            }
             let want = reference(&input, c, &weights, &bias, kernel, &g, false, clamp);
             assert_close(&got, &want, &format!("convolution case {n}"));
         }

@@ -8,7 +8,7 @@ use super::{Clamp, SharedOut};
 const PANEL: usize = 16;
 /// Pixels per register tile: 6 x 2 sums, plus 2 weight loads and a broadcast, fill 15
 /// of the 16 AVX registers.
-const ROWS: usize = 6;
+pub(super) const ROWS: usize = 6;
 
 /// A `[inputs][outputs]` weight matrix in panels of [`PANEL`] outputs (`[panel][input]
 /// [PANEL]`, zero beyond the last output), with its bias likewise padded.
@@ -53,6 +53,10 @@ impl PackedWeights {
         self.outputs
     }
 
+    pub(super) fn panels(&self) -> usize {
+        self.outputs.div_ceil(PANEL)
+    }
+
     fn panel(&self, p: usize) -> (&[f32], &[f32]) {
         let size = self.inputs * PANEL;
         (
@@ -69,10 +73,9 @@ pub fn pointwise(input: &[f32], weights: &PackedWeights, clamp: Clamp, output: &
     let pixels = input.len() / k.max(1);
     assert_eq!(input.len(), pixels * k, "pointwise input size");
     assert_eq!(output.len(), pixels * n, "pointwise output size");
-    let panels = n.div_ceil(PANEL);
     let workers = super::workers();
-    let threads = workers.threads();
-    if pixels >= 8 * ROWS * threads || panels < 2 * threads {
+    let panels = weights.panels();
+    if split_by_rows(pixels, panels) {
         super::split_rows(output, n, |first, out| {
             let rows = first..first + out.len() / n.max(1);
             let input = &input[rows.start * k..rows.end * k];
@@ -82,7 +85,7 @@ pub fn pointwise(input: &[f32], weights: &PackedWeights, clamp: Clamp, output: &
     } else {
         let out = SharedOut(output.as_mut_ptr());
         let out = &out;
-        let per = panels.div_ceil(threads);
+        let per = panels.div_ceil(workers.threads());
         workers.run(panels.div_ceil(per), &|part| {
             let range = part * per..((part + 1) * per).min(panels);
             // SAFETY: each part writes only its own panels' columns of the output,
@@ -92,11 +95,18 @@ pub fn pointwise(input: &[f32], weights: &PackedWeights, clamp: Clamp, output: &
     }
 }
 
+/// Whether a product over this many pixels is shared out among the kernel threads by
+/// pixels (else by output panels).
+pub(super) fn split_by_rows(pixels: usize, panels: usize) -> bool {
+    let threads = super::workers().threads();
+    pixels >= 8 * ROWS * threads || panels < 2 * threads
+}
+
 /// All rows of `input` times the panels in `panels`, written into the rows at `output`.
 ///
 /// Safety: `output` must point to `input.len() / k` rows of `n` writable floats that no
 /// one else writes in the columns of these panels.
-unsafe fn product(
+pub(super) unsafe fn product(
     input: &[f32],
     weights: &PackedWeights,
     clamp: Clamp,
@@ -113,52 +123,64 @@ unsafe fn product(
         while row < pixels {
             let rows = (pixels - row).min(ROWS);
             let a = &input[row * k..(row + rows) * k];
-            let mut tile = [[0.0f32; PANEL]; ROWS];
-            tile_product(a, k, panel, bias, clamp, &mut tile[..rows]);
-            for (r, sums) in tile[..rows].iter().enumerate() {
-                let out = output.add((row + r) * n + first);
-                std::ptr::copy_nonoverlapping(sums.as_ptr(), out, width);
-            }
+            let tile = Tile {
+                out: output.add(row * n + first),
+                stride: n,
+                width,
+            };
+            tile_product(a, k, panel, bias, clamp, rows, tile);
             row += rows;
         }
     }
 }
 
-/// Up to [`ROWS`] rows of `a` (each `k` long) times one panel.
-fn tile_product(
+/// Where a tile's sums go: `width` (at most [`PANEL`]) floats of each row, rows `stride`
+/// apart.
+#[derive(Clone, Copy)]
+struct Tile {
+    out: *mut f32,
+    stride: usize,
+    width: usize,
+}
+
+/// `rows` (at most [`ROWS`]) rows of `a` (each `k` long) times one panel, stored straight
+/// into the output.
+///
+/// Safety: `tile` must address `rows` rows of `tile.width` writable floats.
+unsafe fn tile_product(
     a: &[f32],
     k: usize,
     panel: &[f32],
     bias: &[f32],
     clamp: Clamp,
-    tile: &mut [[f32; PANEL]],
+    rows: usize,
+    tile: Tile,
 ) {
-    debug_assert_eq!(a.len(), tile.len() * k);
+    debug_assert_eq!(a.len(), rows * k);
     debug_assert_eq!(panel.len(), k * PANEL);
     #[cfg(target_arch = "x86_64")]
     if super::has_avx2_fma() {
         // SAFETY: AVX2 and FMA are present; the sizes are checked by the caller and above.
-        unsafe {
-            match tile.len() {
-                6 => avx2::tile::<6>(a, k, panel, bias, clamp, tile),
-                5 => avx2::tile::<5>(a, k, panel, bias, clamp, tile),
-                4 => avx2::tile::<4>(a, k, panel, bias, clamp, tile),
-                3 => avx2::tile::<3>(a, k, panel, bias, clamp, tile),
-                2 => avx2::tile::<2>(a, k, panel, bias, clamp, tile),
-                _ => avx2::tile::<1>(a, k, panel, bias, clamp, tile),
-            }
+        match rows {
+            6 => avx2::tile::<6>(a, k, panel, bias, clamp, tile),
+            5 => avx2::tile::<5>(a, k, panel, bias, clamp, tile),
+            4 => avx2::tile::<4>(a, k, panel, bias, clamp, tile),
+            3 => avx2::tile::<3>(a, k, panel, bias, clamp, tile),
+            2 => avx2::tile::<2>(a, k, panel, bias, clamp, tile),
+            _ => avx2::tile::<1>(a, k, panel, bias, clamp, tile),
         }
         return;
     }
-    for (row, sums) in a.chunks_exact(k).zip(tile.iter_mut()) {
-        sums.copy_from_slice(bias);
+    for (r, row) in a.chunks_exact(k).take(rows).enumerate() {
+        let mut sums: [f32; PANEL] = bias.try_into().expect("a panel's bias");
         for (&x, w) in row.iter().zip(panel.chunks_exact(PANEL)) {
             for (s, &w) in sums.iter_mut().zip(w) {
                 *s = x.mul_add(w, *s);
             }
         }
-        for s in sums.iter_mut() {
-            *s = clamp.apply(*s);
+        let out = std::slice::from_raw_parts_mut(tile.out.add(r * tile.stride), tile.width);
+        for (o, &s) in out.iter_mut().zip(&sums) {
+            *o = clamp.apply(s);
         }
     }
 }
@@ -167,10 +189,10 @@ fn tile_product(
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::{Clamp, PANEL};
+    use super::{Clamp, Tile, PANEL};
 
     /// Safety: AVX2 and FMA must be available; `a` holds `R` rows of `k`, `panel` is
-    /// `k * PANEL` long, `bias` `PANEL`, and `tile` has `R` rows.
+    /// `k * PANEL` long, `bias` `PANEL`, and `tile` addresses `R` rows.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn tile<const R: usize>(
         a: &[f32],
@@ -178,9 +200,9 @@ mod avx2 {
         panel: &[f32],
         bias: &[f32],
         clamp: Clamp,
-        tile: &mut [[f32; PANEL]],
+        tile: Tile,
     ) {
-        assert!(a.len() >= R * k && panel.len() >= k * PANEL && tile.len() >= R);
+        assert!(a.len() >= R * k && panel.len() >= k * PANEL && bias.len() >= PANEL);
         let a = a.as_ptr();
         let w = panel.as_ptr();
         let b = [
@@ -198,10 +220,20 @@ mod avx2 {
             }
         }
         let (lo, hi) = (_mm256_set1_ps(clamp.min), _mm256_set1_ps(clamp.max));
-        for (sums, out) in acc.iter().zip(tile.iter_mut()) {
+        let full = tile.width == PANEL;
+        // Lanes below `width` for a last, narrower panel.
+        let lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        let masks =
+            [0, 8].map(|j| _mm256_cmpgt_epi32(_mm256_set1_epi32(tile.width as i32 - j), lane));
+        for (r, sums) in acc.iter().enumerate() {
+            let out = tile.out.add(r * tile.stride);
             for (j, s) in sums.iter().enumerate() {
                 let y = _mm256_min_ps(_mm256_max_ps(*s, lo), hi);
-                _mm256_storeu_ps(out.as_mut_ptr().add(8 * j), y);
+                if full {
+                    _mm256_storeu_ps(out.add(8 * j), y);
+                } else {
+                    _mm256_maskstore_ps(out.add(8 * j), masks[j], y);
+                }
             }
         }
     }
