@@ -50,8 +50,8 @@ impl Process {
         self.child.stdin.take()
     }
 
-    pub(crate) fn stdout(&mut self) -> Option<&mut ChildStdout> {
-        self.child.stdout.as_mut()
+    pub(crate) fn take_stdout(&mut self) -> Option<ChildStdout> {
+        self.child.stdout.take()
     }
 
     /// Waits for the child to exit; returns its status and the tail of its stderr.

@@ -1,7 +1,9 @@
 //! Video files through ffmpeg: decoding to raw RGB frames, encoding from them to H.264.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::process::ChildStdout;
+use std::sync::mpsc::{sync_channel, Receiver};
 
 use image::RgbImage;
 
@@ -12,7 +14,8 @@ use crate::process::Process;
 /// x264's constant rate factor: 18 is visually near-lossless at a modest size.
 pub const DEFAULT_CRF: u8 = 18;
 
-/// Decodes a video one frame at a time; only the current frame is in memory.
+/// Decodes a video one frame at a time. A thread of its own reads the next frame from
+/// ffmpeg while the caller works on this one, so at most two frames wait in memory.
 /// ffmpeg starts at the first frame asked for, so opening only to probe costs nothing.
 pub struct VideoReader {
     path: PathBuf,
@@ -23,8 +26,37 @@ pub struct VideoReader {
 
 enum Decoder {
     NotStarted,
-    Running(Process),
+    /// ffmpeg, and the frames its output has been cut into (a short last one at the end).
+    /// The process comes first so that dropping it stops ffmpeg before the channel closes.
+    Running(Process, Receiver<io::Result<Vec<u8>>>),
     Done,
+}
+
+/// Frames read ahead of the caller.
+const READ_AHEAD: usize = 1;
+
+/// Cuts ffmpeg's output into frames of `size` bytes on a thread of its own, until the end
+/// of the stream (sent as a short or empty frame), an error, or the reader going away.
+fn read_ahead(mut stdout: ChildStdout, size: usize) -> Receiver<io::Result<Vec<u8>>> {
+    // A pipe larger than Linux's 64 KiB default passes a frame in fewer wake-ups; where
+    // the call fails, the default serves.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: F_SETPIPE_SZ on a pipe this process owns changes only its capacity.
+        unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20) };
+    }
+    let (frames, receiver) = sync_channel(READ_AHEAD);
+    std::thread::spawn(move || loop {
+        // Read into spare capacity: nothing is zeroed first.
+        let mut frame = Vec::with_capacity(size);
+        let read = (&mut stdout).take(size as u64).read_to_end(&mut frame);
+        let last = !matches!(read, Ok(n) if n == size);
+        if frames.send(read.map(|_| frame)).is_err() || last {
+            break;
+        }
+    });
+    receiver
 }
 
 impl VideoReader {
@@ -63,39 +95,48 @@ impl VideoReader {
         &self.info
     }
 
+    /// Bytes in one RGB frame.
+    fn frame_bytes(&self) -> usize {
+        self.info.width as usize * self.info.height as usize * 3
+    }
+
     fn read_frame(&mut self) -> Option<Result<RgbImage>> {
         if matches!(self.state, Decoder::NotStarted) {
             match self.start() {
-                Ok(process) => self.state = Decoder::Running(process),
+                Ok(mut process) => {
+                    let stdout = process
+                        .take_stdout()
+                        .expect("ffmpeg started with a stdout pipe");
+                    self.state = Decoder::Running(process, read_ahead(stdout, self.frame_bytes()));
+                }
                 Err(e) => {
                     self.state = Decoder::Done;
                     return Some(Err(e));
                 }
             }
         }
-        let Decoder::Running(process) = &mut self.state else {
+        let Decoder::Running(_, frames) = &self.state else {
             return None;
         };
         let (w, h) = (self.info.width, self.info.height);
-        let mut buf = vec![0u8; w as usize * h as usize * 3];
-        let stdout = process.stdout()?;
-        let mut filled = 0;
-        while filled < buf.len() {
-            match stdout.read(&mut buf[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Some(Err(MediaError::io(&self.path)(e))),
+        let size = self.frame_bytes();
+        // The reader thread ends only after sending the end of the stream.
+        let buf = match frames.recv().unwrap_or_else(|_| Ok(Vec::new())) {
+            Ok(buf) => buf,
+            Err(e) => {
+                self.state = Decoder::Done;
+                return Some(Err(MediaError::io(&self.path)(e)));
             }
-        }
-        if filled == buf.len() {
+        };
+        let filled = buf.len();
+        if filled == size {
             self.frames_read += 1;
             return Some(Ok(
                 RgbImage::from_raw(w, h, buf).expect("buffer sized to the frame")
             ));
         }
         // End of stream: a clean end needs a successful exit and at least one frame.
-        let Decoder::Running(process) = std::mem::replace(&mut self.state, Decoder::Done) else {
+        let Decoder::Running(process, _) = std::mem::replace(&mut self.state, Decoder::Done) else {
             unreachable!("checked above");
         };
         let (status, stderr) = process.finish();
@@ -113,8 +154,7 @@ impl VideoReader {
                 path,
                 detail: format!(
                     "frame {} ends after {filled} of {} bytes",
-                    self.frames_read,
-                    buf.len()
+                    self.frames_read, size
                 ),
             }));
         }
