@@ -8,8 +8,10 @@
 //!
 //! On the CPU, convolutions (nearly all of these networks' time) run on [`kernels`]
 //! instead: hand-written AVX2 loops over NHWC with weights packed at load and threads of
-//! their own, two to four times libtorch's speed on these small layers. Everything else
-//! stays on libtorch, and CUDA uses libtorch throughout.
+//! their own, two to four times libtorch's speed on these small layers. So do the small
+//! operators between them (ADD, PReLU, PAD, max pooling, spatial MEAN, FULLY_CONNECTED),
+//! which keeps activations NHWC from one kernel to the next. The rest (resizing,
+//! concatenation, reshapes) stays on libtorch, and CUDA uses libtorch throughout.
 
 mod densify;
 mod flatbuffer;

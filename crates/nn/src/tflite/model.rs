@@ -5,7 +5,7 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::densify::densify;
-use super::kernels::{DepthwiseFilter, PackedWeights, QuietLibtorch};
+use super::kernels::{Clamp, DepthwiseFilter, PackedWeights, QuietLibtorch};
 use super::ops::{self, ConvSpec, Value};
 use super::schema::{self, DType, ModelDef, Op, TensorDef};
 use super::TfliteError;
@@ -27,6 +27,8 @@ pub struct TfliteModel {
 enum Prepared {
     /// Run with the constants as they are.
     Plain,
+    /// FULLY_CONNECTED with its weights packed for the CPU kernel.
+    Dense(PackedWeights),
     /// Convolution weight in OIHW; `padded` when a zero PAD before it was folded in.
     Conv {
         weight: Tensor,
@@ -126,6 +128,10 @@ impl TfliteModel {
                         padded: None,
                         cpu,
                     }));
+                }
+                Op::FullyConnected { .. } if device == Device::Cpu => {
+                    let dense = cpu_dense(op, &constants)?;
+                    steps.push(Some(dense.map_or(Prepared::Plain, Prepared::Dense)));
                 }
                 _ => steps.push(Some(Prepared::Plain)),
             }
@@ -370,15 +376,37 @@ impl TfliteModel {
                     activation,
                 },
                 _,
-            ) => ops::max_pool(&input(0)?, *padding, *filter, *stride, *activation)?,
+            ) => {
+                let x = input(0)?;
+                let on_cpu = match ops::clamp_of(*activation) {
+                    Some(clamp) => ops::max_pool_cpu(&x, *padding, *filter, *stride, clamp)?,
+                    None => None,
+                };
+                match on_cpu {
+                    Some(y) => y,
+                    None => ops::max_pool(&x, *padding, *filter, *stride, *activation)?,
+                }
+            }
             (Op::Add { activation }, _) => {
-                ops::binary(&input(0)?, &input(1)?, |a, b| a + b, *activation)
+                let (a, b) = (input(0)?, input(1)?);
+                ops::clamp_of(*activation)
+                    .and_then(|clamp| ops::add_cpu(&a, &b, clamp))
+                    .unwrap_or_else(|| ops::binary(&a, &b, |a, b| a + b, *activation))
             }
             (Op::Mul { activation }, _) => {
                 ops::binary(&input(0)?, &input(1)?, |a, b| a * b, *activation)
             }
-            (Op::Prelu, _) => ops::prelu(&input(0)?, &input(1)?),
-            (Op::Pad, _) => ops::pad(&input(0)?, &ints(1)?)?,
+            (Op::Prelu, _) => {
+                let (x, alpha) = (input(0)?, input(1)?);
+                ops::prelu_cpu(&x, &alpha).unwrap_or_else(|| ops::prelu(&x, &alpha))
+            }
+            (Op::Pad, _) => {
+                let (x, paddings) = (input(0)?, ints(1)?);
+                match ops::pad_cpu(&x, &paddings) {
+                    Some(y) => y,
+                    None => ops::pad(&x, &paddings)?,
+                }
+            }
             (Op::Reshape { new_shape }, _) => {
                 let shape = match ints(1) {
                     Ok(shape) => shape,
@@ -411,6 +439,27 @@ impl TfliteModel {
                     .map_err(|s| TfliteError::Malformed(format!("resize size {s:?}")))?;
                 ops::resize_bilinear(&input(0)?, size, *align_corners, *half_pixel_centers)?
             }
+            (Op::FullyConnected { activation, .. }, Prepared::Dense(weights))
+                if ops::clamp_of(*activation).is_some() =>
+            {
+                let x = input(0)?;
+                let clamp = ops::clamp_of(*activation).unwrap_or(Clamp::NONE);
+                match ops::fully_connected_cpu(&x, weights, output_shape, clamp) {
+                    Some(y) => y,
+                    None => {
+                        let weight = optional_constant(1).ok_or_else(|| {
+                            TfliteError::Unsupported("FULLY_CONNECTED with run-time weights".into())
+                        })?;
+                        ops::fully_connected(
+                            &x,
+                            weight,
+                            optional_constant(2),
+                            output_shape,
+                            *activation,
+                        )?
+                    }
+                }
+            }
             (Op::FullyConnected { activation, .. }, _) => {
                 let weight = optional_constant(1).ok_or_else(|| {
                     TfliteError::Unsupported("FULLY_CONNECTED with run-time weights".into())
@@ -423,7 +472,13 @@ impl TfliteModel {
                     *activation,
                 )?
             }
-            (Op::Mean { keep_dims }, _) => ops::mean(&input(0)?, &ints(1)?, *keep_dims)?,
+            (Op::Mean { keep_dims }, _) => {
+                let (x, axes) = (input(0)?, ints(1)?);
+                match ops::spatial_mean_cpu(&x, &axes, *keep_dims) {
+                    Some(y) => y,
+                    None => ops::mean(&x, &axes, *keep_dims)?,
+                }
+            }
             (
                 Op::StridedSlice {
                     begin_mask,
@@ -557,6 +612,41 @@ fn cpu_conv(
     } else {
         CpuConv::General(weights, [kh, kw])
     }))
+}
+
+/// A FULLY_CONNECTED layer's float32 `[outputs][inputs]` weight and bias, packed for the
+/// CPU kernel; `None` when they are not constant float32 of those shapes.
+fn cpu_dense(
+    op: &schema::OperatorDef,
+    constants: &[Option<Tensor>],
+) -> Result<Option<PackedWeights>> {
+    let constant = |k: usize| {
+        op.inputs
+            .get(k)
+            .copied()
+            .flatten()
+            .and_then(|i| constants[i].as_ref())
+    };
+    let Some(weight) = constant(1).filter(|w| w.kind() == Kind::Float) else {
+        return Ok(None);
+    };
+    let &[outputs, inputs] = weight.size().as_slice() else {
+        return Ok(None);
+    };
+    let bias = match (op.inputs.get(2).copied().flatten(), constant(2)) {
+        (None, _) => None,
+        (Some(_), Some(b)) if b.size() == [outputs] && b.kind() == Kind::Float => {
+            Some(Vec::<f32>::try_from(b)?)
+        }
+        _ => return Ok(None),
+    };
+    let values = Vec::<f32>::try_from(weight.contiguous().flatten(0, -1))?;
+    Ok(Some(PackedWeights::new(
+        &values,
+        bias.as_deref(),
+        outputs as usize,
+        inputs as usize,
+    )))
 }
 
 fn map(x: &Value, f: impl Fn(&Tensor) -> Tensor) -> Value {

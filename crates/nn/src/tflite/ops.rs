@@ -157,7 +157,7 @@ pub fn depthwise_cpu(
     let x = cpu_nhwc(x, filter.channels())?;
     let geometry = geometry(&x, filter.kernel, spec)?;
     let shape = output_shape(&geometry, filter.channels());
-    Ok(run_kernel(&x, shape, |input, output| {
+    Ok(run_kernel([&x], &shape, |[input], output| {
         kernels::depthwise(input, filter, &geometry, clamp, output)
     }))
 }
@@ -205,7 +205,7 @@ pub fn conv_cpu(
     let x = cpu_nhwc(x, channels)?;
     let geometry = geometry(&x, kernel, spec)?;
     let shape = output_shape(&geometry, weights.outputs());
-    Ok(run_kernel(&x, shape, |input, output| {
+    Ok(run_kernel([&x], &shape, |[input], output| {
         kernels::convolution(input, channels, kernel, &geometry, weights, clamp, output)
     }))
 }
@@ -217,24 +217,38 @@ fn output_shape(geometry: &Geometry, channels: usize) -> [usize; 4] {
     [n, oh, ow, channels]
 }
 
-/// Runs a CPU kernel from the contiguous CPU float32 tensor `x` (as [`cpu_nhwc`] gives)
-/// into a new tensor of `shape`.
-fn run_kernel(x: &Tensor, shape: [usize; 4], kernel: impl FnOnce(&[f32], &mut [f32])) -> Value {
-    debug_assert!(x.is_contiguous() && x.kind() == Kind::Float && x.device() == tch::Device::Cpu);
-    let y = Tensor::empty(shape.map(|d| d as i64), (Kind::Float, tch::Device::Cpu));
+/// Runs a CPU kernel from contiguous CPU float32 tensors (as [`cpu_nhwc`] and
+/// [`cpu_logical`] give) into a new tensor of `shape`.
+fn run_kernel<const N: usize>(
+    inputs: [&Tensor; N],
+    shape: &[usize],
+    kernel: impl FnOnce([&[f32]; N], &mut [f32]),
+) -> Value {
+    debug_assert!(inputs
+        .iter()
+        .all(|x| x.is_contiguous() && x.kind() == Kind::Float && x.device() == tch::Device::Cpu));
+    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    let y = Tensor::empty(shape.as_slice(), (Kind::Float, tch::Device::Cpu));
     let slice_ptr = |t: &Tensor| match t.numel() {
         // An empty tensor may have no storage at all.
         0 => std::ptr::NonNull::<f32>::dangling().as_ptr(),
         _ => t.data_ptr() as *mut f32,
     };
-    // SAFETY: both tensors are contiguous CPU float32 of `numel` elements, and `y` is new,
-    // so the two slices cannot overlap.
+    // SAFETY: the tensors are contiguous CPU float32 of `numel` elements, and `y` is new,
+    // so the output cannot overlap an input.
     unsafe {
-        let input = std::slice::from_raw_parts(slice_ptr(x), x.numel());
+        let inputs = inputs.map(|x| std::slice::from_raw_parts(slice_ptr(x), x.numel()));
         let output = std::slice::from_raw_parts_mut(slice_ptr(&y), y.numel());
-        kernel(input, output);
+        kernel(inputs, output);
     }
     Value::logical(y)
+}
+
+/// `x` as a contiguous CPU float32 tensor in TFLite's layout, or `None` if it is not on
+/// the CPU or not float32 (then libtorch runs the operator).
+fn cpu_logical(x: &Value) -> Option<Tensor> {
+    let t = &x.tensor;
+    (t.device() == tch::Device::Cpu && t.kind() == Kind::Float).then(|| x.to_logical().contiguous())
 }
 
 /// `x` as a contiguous NHWC CPU float32 tensor with `channels` channels, for a kernel.
@@ -265,7 +279,7 @@ pub fn pointwise_cpu(x: &Value, weights: &PackedWeights, clamp: Clamp) -> Result
         size[2] as usize,
         weights.outputs(),
     ];
-    Ok(run_kernel(&x, shape, |input, output| {
+    Ok(run_kernel([&x], &shape, |[input], output| {
         kernels::pointwise(input, weights, clamp, output)
     }))
 }
@@ -511,6 +525,124 @@ pub fn reshape(x: &Value, shape: &[i64]) -> Result<Value> {
     Ok(Value::logical(
         x.to_logical().contiguous().f_reshape(shape)?,
     ))
+}
+
+/// ADD of two CPU float32 values of the same shape, by the kernel; `None` for anything
+/// else (broadcasting, other devices).
+pub fn add_cpu(a: &Value, b: &Value, clamp: Clamp) -> Option<Value> {
+    let (a, b) = (cpu_logical(a)?, cpu_logical(b)?);
+    if a.size() != b.size() {
+        return None;
+    }
+    let shape: Vec<usize> = a.size().iter().map(|&d| d as usize).collect();
+    Some(run_kernel([&a, &b], &shape, |[a, b], out| {
+        kernels::add(a, b, clamp, out)
+    }))
+}
+
+/// PReLU of a CPU float32 activation with one slope per channel, by the kernel.
+pub fn prelu_cpu(x: &Value, alpha: &Value) -> Option<Value> {
+    let (x, alpha) = (cpu_logical(x)?, cpu_logical(alpha)?);
+    let slopes = alpha.size();
+    let channels = *x.size().last()?;
+    let (&c, rest) = slopes.split_last()?;
+    if c != channels || rest.iter().any(|&d| d != 1) {
+        return None;
+    }
+    let shape: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    Some(run_kernel([&x, &alpha], &shape, |[x, slopes], out| {
+        kernels::prelu(x, slopes, out)
+    }))
+}
+
+/// Zero PAD of a CPU float32 value (rank 4 at most), by the kernel.
+pub fn pad_cpu(x: &Value, paddings: &[i64]) -> Option<Value> {
+    let x = cpu_logical(x)?;
+    let shape: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    let rank = shape.len();
+    if rank > 4 || paddings.len() != 2 * rank || paddings.iter().any(|&p| p < 0) {
+        return None;
+    }
+    let before: Vec<usize> = (0..rank).map(|d| paddings[2 * d] as usize).collect();
+    let after: Vec<usize> = (0..rank).map(|d| paddings[2 * d + 1] as usize).collect();
+    let out: Vec<usize> = (0..rank).map(|d| shape[d] + before[d] + after[d]).collect();
+    Some(run_kernel([&x], &out, |[x], y| {
+        kernels::pad(x, &shape, &before, &after, y)
+    }))
+}
+
+/// MAX_POOL_2D of a CPU float32 activation, by the kernel.
+pub fn max_pool_cpu(
+    x: &Value,
+    padding: Padding,
+    filter: [i64; 2],
+    stride: [i64; 2],
+    clamp: Clamp,
+) -> Result<Option<Value>> {
+    let Some(x) = cpu_logical(x).filter(|x| x.dim() == 4) else {
+        return Ok(None);
+    };
+    let spec = ConvSpec {
+        padding,
+        stride,
+        dilation: [1, 1],
+        groups: 1,
+        extra_padding: [0, 0],
+    };
+    let kernel = filter.map(|k| k as usize);
+    let geometry = geometry(&x, kernel, &spec)?;
+    let channels = x.size()[3] as usize;
+    let shape = output_shape(&geometry, channels);
+    Ok(Some(run_kernel([&x], &shape, |[x], y| {
+        kernels::max_pool(x, channels, kernel, &geometry, clamp, y)
+    })))
+}
+
+/// MEAN over the rows and columns of a CPU float32 NHWC activation, by the kernel.
+pub fn spatial_mean_cpu(x: &Value, axes: &[i64], keep_dims: bool) -> Option<Value> {
+    let x = cpu_logical(x).filter(|x| x.dim() == 4)?;
+    let mut sorted: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + 4 } else { a })
+        .collect();
+    sorted.sort_unstable();
+    if sorted != [1, 2] {
+        return None;
+    }
+    let size: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    let (n, c) = (size[0], size[3]);
+    let shape: &[usize] = if keep_dims { &[n, 1, 1, c] } else { &[n, c] };
+    Some(run_kernel([&x], shape, |[x], y| {
+        kernels::spatial_mean(x, [n, size[1], size[2]], c, y)
+    }))
+}
+
+/// FULLY_CONNECTED of a CPU float32 value with weights packed at load, by the 1x1
+/// kernel: each row of `K` inputs is a pixel.
+pub fn fully_connected_cpu(
+    x: &Value,
+    weights: &PackedWeights,
+    out_shape: &[i64],
+    clamp: Clamp,
+) -> Option<Value> {
+    let x = cpu_logical(x)?;
+    let k = weights.inputs();
+    let rows = x.numel() / k.max(1);
+    if k == 0 || rows * k != x.numel() {
+        return None;
+    }
+    let n = weights.outputs();
+    let shape: Vec<usize> = if out_shape.is_empty() {
+        vec![rows, n]
+    } else {
+        out_shape.iter().map(|&d| d.max(0) as usize).collect()
+    };
+    if shape.iter().product::<usize>() != rows * n {
+        return None;
+    }
+    Some(run_kernel([&x], &shape, |[x], y| {
+        kernels::pointwise(x, weights, clamp, y)
+    }))
 }
 
 #[cfg(test)]

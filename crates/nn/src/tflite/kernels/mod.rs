@@ -3,11 +3,13 @@
 //! else to libtorch.
 
 mod depthwise;
+mod elementwise;
 mod pointwise;
 mod unfold;
 mod workers;
 
 pub use depthwise::{depthwise, DepthwiseFilter};
+pub use elementwise::{add, max_pool, pad, prelu, spatial_mean};
 pub use pointwise::{pointwise, PackedWeights};
 pub use unfold::convolution;
 
