@@ -266,3 +266,59 @@ fn a_model_file_of_the_wrong_kind_is_refused_by_name() {
         .to_string();
     assert!(err.contains("pose_detection.tflite"), "{err}");
 }
+
+/// `Tracker::run` finds the hands of one frame on a second thread while this one moves
+/// on to the next frame's body and face; the results must be exactly `next`'s.
+#[test]
+fn a_video_run_in_two_stages_gives_what_frame_by_frame_detection_gives() {
+    // Two kernel threads make `run` use its two stages, whatever this machine has.
+    dancenow_nn::tflite::set_kernel_threads(2);
+    let video = deps().join("samples/pose2sim/cam01.mp4");
+    let frames = || {
+        dancenow_media::FrameSource::open(&video, None)
+            .unwrap()
+            .take(30)
+            .map(|f| f.map_err(|e| e.to_string()))
+    };
+    let load = || Tracker::load(&deps().join("models/mediapipe"), Device::Cpu, Parts::ALL).unwrap();
+    let mut one_by_one = load();
+    let expected: Vec<_> = frames()
+        .map(|f| one_by_one.next(&f.unwrap()).unwrap())
+        .collect();
+    assert!(expected.iter().any(|r| r
+        .person
+        .as_ref()
+        .is_some_and(|p| p.right_hand[0].is_present())));
+
+    let mut got = Vec::new();
+    load()
+        .run(frames(), |index, _, result| {
+            assert_eq!(index, got.len(), "frames come in order");
+            got.push(result.map_err(|e| e.to_string())?);
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(got, expected);
+
+    // A frame that cannot be read ends the run with its error, after the frames before
+    // it; so does an error from the caller's function.
+    let mut seen = 0;
+    let broken = frames().enumerate().map(|(i, f)| {
+        if i == 5 {
+            Err("frame 5 is damaged".into())
+        } else {
+            f
+        }
+    });
+    let error = load().run(broken, |_, _, _| {
+        seen += 1;
+        Ok(())
+    });
+    assert_eq!(error, Err("frame 5 is damaged".to_string()));
+    assert_eq!(seen, 5);
+    let error = load().run(frames(), |index, _, _| match index {
+        3 => Err(format!("cannot write frame {index}")),
+        _ => Ok(()),
+    });
+    assert_eq!(error, Err("cannot write frame 3".to_string()));
+}

@@ -78,12 +78,11 @@ pub fn run(args: PoseArgs) -> Result<()> {
     let mut summary = Summary::default();
     let start = std::time::Instant::now();
     let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
-    for (index, image) in source.by_ref().enumerate() {
-        let mut image =
-            image.with_context(|| format!("reading frame {index} of {}", args.input.display()))?;
-        let result = tracker
-            .next(&image)
-            .with_context(|| format!("detecting the pose in frame {index}"))?;
+    let frames = source.by_ref().enumerate().map(|(index, image)| {
+        image.with_context(|| format!("reading frame {index} of {}", args.input.display()))
+    });
+    tracker.run(frames, |index, mut image, result| {
+        let result = result.with_context(|| format!("detecting the pose in frame {index}"))?;
         summary.add(result.person.as_ref(), result.detected_people);
         writer.write(&Frame {
             people: result.person.iter().cloned().collect(),
@@ -97,7 +96,8 @@ pub fn run(args: PoseArgs) -> Result<()> {
                 .with_context(|| format!("writing frame {index} of the preview"))?;
         }
         bar.inc(1);
-    }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     summary.seconds = start.elapsed().as_secs_f64();
     if let (Some(sink), Some(path)) = (preview, &args.preview) {

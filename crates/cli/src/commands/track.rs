@@ -60,15 +60,17 @@ impl Track {
         let mut tracker = tracker(args)?;
         let (mut people, mut several) = (Vec::new(), Vec::new());
         let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
-        for (index, image) in source.by_ref().enumerate() {
-            let image = image.with_context(|| format!("reading frame {index}"))?;
-            let result = tracker
-                .next(&image)
-                .with_context(|| format!("detecting the pose in frame {index}"))?;
+        let frames = source
+            .by_ref()
+            .enumerate()
+            .map(|(index, image)| image.with_context(|| format!("reading frame {index}")));
+        tracker.run(frames, |index, _, result| {
+            let result = result.with_context(|| format!("detecting the pose in frame {index}"))?;
             several.push(result.detected_people.is_some_and(|n| n > 1));
             people.push(result.person);
             bar.inc(1);
-        }
+            Ok(())
+        })?;
         bar.finish_and_clear();
         Ok(Self {
             fps: info.fps,

@@ -22,7 +22,10 @@ mod schema;
 
 use std::path::PathBuf;
 
-pub use kernels::{set_threads as set_kernel_threads, split_rows as parallel_rows, QuietLibtorch};
+pub use kernels::{
+    set_threads as set_kernel_threads, single_threaded as single_threaded_kernels,
+    split_rows as parallel_rows, threads as kernel_threads, QuietLibtorch,
+};
 pub use model::TfliteModel;
 
 /// What went wrong loading or running a TFLite model.

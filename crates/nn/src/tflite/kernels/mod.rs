@@ -13,6 +13,7 @@ pub use elementwise::{add, max_pool, pad, prelu, spatial_mean};
 pub use pointwise::{pointwise, PackedWeights};
 pub use unfold::convolution;
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -95,15 +96,36 @@ pub fn set_threads(threads: usize) {
     THREADS.store(threads, Ordering::Relaxed);
 }
 
+/// How many threads the kernels use (one per core unless set).
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+thread_local! {
+    /// Set while this thread runs its kernels alone (see [`single_threaded`]).
+    static ALONE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with every kernel it calls on this thread alone, for a thread that is one
+/// of several working at once (pose detection's stages): the kernels' helpers would
+/// only make them wait for each other.
+pub fn single_threaded<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ALONE.with(|alone| alone.set(self.0));
+        }
+    }
+    let _restore = Restore(ALONE.with(|alone| alone.replace(true)));
+    f()
+}
+
 fn workers() -> &'static Workers {
     static WORKERS: OnceLock<Workers> = OnceLock::new();
-    WORKERS.get_or_init(|| {
-        let threads = match THREADS.load(Ordering::Relaxed) {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
-        };
-        Workers::new(threads)
-    })
+    WORKERS.get_or_init(|| Workers::new(threads()))
 }
 
 #[cfg(target_arch = "x86_64")]

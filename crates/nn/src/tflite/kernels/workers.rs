@@ -76,10 +76,8 @@ impl Workers {
     /// and returns when all are done. At most [`Self::threads`] parts.
     pub fn run(&self, parts: usize, f: &(dyn Fn(usize) + Sync)) {
         assert!(parts <= self.threads(), "more parts than kernel threads");
-        if parts <= 1 {
-            if parts == 1 {
-                f(0);
-            }
+        if parts <= 1 || super::ALONE.with(|alone| alone.get()) {
+            (0..parts).for_each(f);
             return;
         }
         let _one_caller = self.busy.lock().unwrap_or_else(|e| e.into_inner());
@@ -178,6 +176,23 @@ mod tests {
                 thread::sleep(SPIN * 4);
             }
         }
+    }
+
+    #[test]
+    fn single_threaded_kernels_run_every_part_on_the_calling_thread() {
+        let workers = Workers::new(2);
+        let me = thread::current().id();
+        super::super::single_threaded(|| {
+            workers.run(2, &|_| assert_eq!(thread::current().id(), me));
+        });
+        // Afterwards the helper takes its part again.
+        let elsewhere = AtomicUsize::new(0);
+        workers.run(2, &|_| {
+            if thread::current().id() != me {
+                elsewhere.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        assert_eq!(elsewhere.load(Ordering::Relaxed), 1);
     }
 
     #[test]
