@@ -145,7 +145,7 @@ impl Tracker {
 
     /// Every frame of a sequence, in order: `each(index, frame, result)` gets what
     /// [`Self::next`] would give, or the first error reading frames or calling `each`
-    /// ends the run. With hands and at least two kernel threads, the hands of one frame
+    /// ends the run. With hands and two or three kernel threads, the hands of one frame
     /// are found on a second thread while the body and face of the next are found on
     /// this one, each stage's kernels on its own thread: on two cores, without the
     /// waits of two threads sharing every small kernel, this is about a fifth faster.
@@ -156,7 +156,10 @@ impl Tracker {
     ) -> Result<(), E> {
         let device = self.body.model.device();
         let _quiet = QuietLibtorch::new(device);
-        let Some(hands) = self.hands.as_mut().filter(|_| kernel_threads() >= 2) else {
+        // Two stages pay on two or three threads (with the decoder beside them); with
+        // more, every kernel is better shared among them all.
+        let two_stages = matches!(kernel_threads(), 2 | 3);
+        let Some(hands) = self.hands.as_mut().filter(|_| two_stages) else {
             for (index, image) in frames.enumerate() {
                 let image = image?;
                 let result = self.next(&image);
@@ -197,7 +200,9 @@ impl Tracker {
             let handed = hand_stage
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            read.and(handed)
+            // The hand stage's error is about an earlier frame than any read error (the
+            // body stage runs ahead), so it is the first one.
+            handed.and(read)
         })
     }
 }

@@ -321,4 +321,17 @@ fn a_video_run_in_two_stages_gives_what_frame_by_frame_detection_gives() {
         _ => Ok(()),
     });
     assert_eq!(error, Err("cannot write frame 3".to_string()));
+    // When both happen, the earlier frame's error is the one returned, as with `next`.
+    let broken = frames().enumerate().map(|(i, f)| {
+        if i == 4 {
+            Err("frame 4 is damaged".into())
+        } else {
+            f
+        }
+    });
+    let error = load().run(broken, |index, _, _| match index {
+        3 => Err(format!("cannot write frame {index}")),
+        _ => Ok(()),
+    });
+    assert_eq!(error, Err("cannot write frame 3".to_string()));
 }

@@ -15,7 +15,8 @@ use crate::process::Process;
 pub const DEFAULT_CRF: u8 = 18;
 
 /// Decodes a video one frame at a time. A thread of its own reads the next frame from
-/// ffmpeg while the caller works on this one, so at most two frames wait in memory.
+/// ffmpeg while the caller works on this one: besides the caller's, at most one frame
+/// waits and one is being read.
 /// ffmpeg starts at the first frame asked for, so opening only to probe costs nothing.
 pub struct VideoReader {
     path: PathBuf,

@@ -5,7 +5,7 @@ use std::path::Path;
 use tch::{Device, Kind, Tensor};
 
 use super::densify::densify;
-use super::kernels::{Clamp, DepthwiseFilter, PackedWeights, QuietLibtorch};
+use super::kernels::{DepthwiseFilter, PackedWeights, QuietLibtorch};
 use super::ops::{self, ConvSpec, Value};
 use super::schema::{self, DType, ModelDef, Op, TensorDef};
 use super::TfliteError;
@@ -439,38 +439,24 @@ impl TfliteModel {
                     .map_err(|s| TfliteError::Malformed(format!("resize size {s:?}")))?;
                 ops::resize_bilinear(&input(0)?, size, *align_corners, *half_pixel_centers)?
             }
-            (Op::FullyConnected { activation, .. }, Prepared::Dense(weights))
-                if ops::clamp_of(*activation).is_some() =>
-            {
+            (Op::FullyConnected { activation, .. }, prepared) => {
                 let x = input(0)?;
-                let clamp = ops::clamp_of(*activation).unwrap_or(Clamp::NONE);
-                match ops::fully_connected_cpu(&x, weights, output_shape, clamp) {
+                let on_cpu = match (prepared, ops::clamp_of(*activation)) {
+                    (Prepared::Dense(weights), Some(clamp)) => {
+                        ops::fully_connected_cpu(&x, weights, output_shape, clamp)
+                    }
+                    _ => None,
+                };
+                match on_cpu {
                     Some(y) => y,
                     None => {
                         let weight = optional_constant(1).ok_or_else(|| {
                             TfliteError::Unsupported("FULLY_CONNECTED with run-time weights".into())
                         })?;
-                        ops::fully_connected(
-                            &x,
-                            weight,
-                            optional_constant(2),
-                            output_shape,
-                            *activation,
-                        )?
+                        let bias = optional_constant(2);
+                        ops::fully_connected(&x, weight, bias, output_shape, *activation)?
                     }
                 }
-            }
-            (Op::FullyConnected { activation, .. }, _) => {
-                let weight = optional_constant(1).ok_or_else(|| {
-                    TfliteError::Unsupported("FULLY_CONNECTED with run-time weights".into())
-                })?;
-                ops::fully_connected(
-                    &input(0)?,
-                    weight,
-                    optional_constant(2),
-                    output_shape,
-                    *activation,
-                )?
             }
             (Op::Mean { keep_dims }, _) => {
                 let (x, axes) = (input(0)?, ints(1)?);

@@ -546,7 +546,7 @@ pub fn prelu_cpu(x: &Value, alpha: &Value) -> Option<Value> {
     let slopes = alpha.size();
     let channels = *x.size().last()?;
     let (&c, rest) = slopes.split_last()?;
-    if c != channels || rest.iter().any(|&d| d != 1) {
+    if c != channels || c == 0 || rest.iter().any(|&d| d != 1) {
         return None;
     }
     let shape: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
@@ -611,6 +611,9 @@ pub fn spatial_mean_cpu(x: &Value, axes: &[i64], keep_dims: bool) -> Option<Valu
     }
     let size: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
     let (n, c) = (size[0], size[3]);
+    if size[1] * size[2] == 0 || c == 0 {
+        return None;
+    }
     let shape: &[usize] = if keep_dims { &[n, 1, 1, c] } else { &[n, c] };
     Some(run_kernel([&x], shape, |[x], y| {
         kernels::spatial_mean(x, [n, size[1], size[2]], c, y)

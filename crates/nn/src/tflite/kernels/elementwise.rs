@@ -5,6 +5,11 @@
 
 use super::{split_rows, Clamp, Geometry};
 
+/// Values per row when a flat array is shared out among the threads, and the fewest
+/// worth sharing.
+const CHUNK: usize = 64;
+const PARALLEL: usize = 4096;
+
 /// `out = clamp(a + b)`.
 pub fn add(a: &[f32], b: &[f32], clamp: Clamp, out: &mut [f32]) {
     assert!(a.len() == out.len() && b.len() == out.len(), "add sizes");
@@ -24,11 +29,6 @@ pub fn add(a: &[f32], b: &[f32], clamp: Clamp, out: &mut [f32]) {
     sum(body, rest);
 }
 
-/// Values per row when a flat array is shared out among the threads, and the fewest
-/// worth sharing.
-const CHUNK: usize = 64;
-const PARALLEL: usize = 4096;
-
 /// PReLU with one slope per channel (the last axis): `x` where `x >= 0`, else
 /// `slope * x`.
 pub fn prelu(x: &[f32], slopes: &[f32], out: &mut [f32]) {
@@ -42,7 +42,7 @@ pub fn prelu(x: &[f32], slopes: &[f32], out: &mut [f32]) {
         for (o, x) in out.chunks_exact_mut(c).zip(x.chunks_exact(c)) {
             let mut done = 0;
             #[cfg(target_arch = "x86_64")]
-            if super::has_avx2_fma() {
+            if is_x86_feature_detected!("avx2") {
                 // SAFETY: AVX2 is present; the three slices are `c` long.
                 done = unsafe { avx2::prelu(x, slopes, o) };
             }
@@ -107,7 +107,8 @@ pub fn pad(input: &[f32], shape: &[usize], before: &[usize], after: &[usize], ou
     });
 }
 
-/// Max pooling over windows (positions outside the input never win), then `clamp`.
+/// Max pooling over windows (positions outside the input never win), then `clamp`. A NaN
+/// loses to any number here, where libtorch would pass it on; the models have none.
 pub fn max_pool(
     input: &[f32],
     channels: usize,

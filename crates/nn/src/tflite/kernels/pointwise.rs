@@ -231,7 +231,8 @@ mod avx2 {
                 let y = _mm256_min_ps(_mm256_max_ps(*s, lo), hi);
                 if full {
                     _mm256_storeu_ps(out.add(8 * j), y);
-                } else {
+                } else if 8 * j < tile.width {
+                    // (A half wholly past the width would point past the output's end.)
                     _mm256_maskstore_ps(out.add(8 * j), masks[j], y);
                 }
             }
