@@ -8,8 +8,9 @@ use anyhow::{bail, Context, Result};
 
 use crate::setup::Deps;
 
-/// Runs of each tool per measurement; the median is reported.
-const ROUNDS: usize = 3;
+/// Runs of each tool per measurement; the median is reported (the development machine is
+/// shared: single runs of the same binary vary by 15%).
+const ROUNDS: usize = 5;
 
 /// MediaPipe's own pipeline, for comparison; pinned to the version whose models we read.
 const MEDIAPIPE: &[&str] = &["mediapipe==0.10.14", "numpy<2"];
