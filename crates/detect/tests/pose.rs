@@ -267,11 +267,12 @@ fn a_model_file_of_the_wrong_kind_is_refused_by_name() {
     assert!(err.contains("pose_detection.tflite"), "{err}");
 }
 
-/// `Tracker::run` finds the hands of one frame on a second thread while this one moves
-/// on to the next frame's body and face; the results must be exactly `next`'s.
+/// `Tracker::run` reads frames on one thread and finds the hands of one frame on another
+/// while this one moves on to the next frame's body and face; the results must be
+/// exactly `next`'s.
 #[test]
-fn a_video_run_in_two_stages_gives_what_frame_by_frame_detection_gives() {
-    // Two kernel threads make `run` use its two stages, whatever this machine has.
+fn a_video_run_in_stages_gives_what_frame_by_frame_detection_gives() {
+    // Two kernel threads make `run` use its stages, whatever this machine has.
     dancenow_nn::tflite::set_kernel_threads(2);
     let video = deps().join("samples/pose2sim/cam01.mp4");
     let frames = || {
@@ -290,15 +291,24 @@ fn a_video_run_in_two_stages_gives_what_frame_by_frame_detection_gives() {
         .as_ref()
         .is_some_and(|p| p.right_hand[0].is_present())));
 
-    let mut got = Vec::new();
-    load()
-        .run(frames(), |index, _, result| {
-            assert_eq!(index, got.len(), "frames come in order");
-            got.push(result.map_err(|e| e.to_string())?);
-            Ok(())
-        })
-        .unwrap();
-    assert_eq!(got, expected);
+    let run = |mut tracker: Tracker| {
+        let mut got = Vec::new();
+        tracker
+            .run(frames(), |index, _, result| {
+                assert_eq!(index, got.len(), "frames come in order");
+                got.push(result.map_err(|e| e.to_string())?);
+                Ok(())
+            })
+            .unwrap();
+        got
+    };
+    assert_eq!(run(load()), expected);
+    // Body only: frames read on one thread, the body found on this one.
+    let mut body_only = tracker();
+    let expected: Vec<_> = frames()
+        .map(|f| body_only.next(&f.unwrap()).unwrap())
+        .collect();
+    assert_eq!(run(tracker()), expected);
 
     // A frame that cannot be read ends the run with its error, after the frames before
     // it; so does an error from the caller's function.
