@@ -152,9 +152,10 @@ impl Tracker {
     /// its own with its kernels unshared: frames are read (an image folder's decoded)
     /// ahead; the body and face of a frame are found on this thread; with hands, those
     /// of the frame before are found on a third. Sharing every small kernel between two
-    /// threads, beside a video decoder, made each wait for the other: on two cores the
-    /// stages run body only at about 65 fps instead of 55, with hands and face at about
-    /// 33 instead of 28. With more threads, every kernel is shared among them all.
+    /// threads, beside a video decoder, made each wait for the other: on two cores, in
+    /// alternated runs on a video, the stages ran body only at about 64 fps instead of
+    /// 58, with hands and face at about 34 instead of 28. With more threads, every kernel
+    /// is shared among them all.
     pub fn run<E: Send>(
         &mut self,
         frames: impl Iterator<Item = Result<RgbImage, E>> + Send,
@@ -183,13 +184,8 @@ impl Tracker {
             });
             let frames = from_reader.into_iter().enumerate();
             let Some(hands) = hands else {
-                return single_threaded_kernels(|| {
-                    for (index, image) in frames {
-                        let image = image?;
-                        let result = body.next(&Frame::new(&image, device));
-                        each(index, image, result)?;
-                    }
-                    Ok(())
+                return body.run(frames, |index, image, result| {
+                    each(index, image, result).map(|()| true)
                 });
             };
             // One frame in flight between the body and the hand stage.
@@ -208,16 +204,9 @@ impl Tracker {
                     Ok(())
                 })
             });
-            let read = single_threaded_kernels(|| {
-                for (index, image) in frames {
-                    let image = image?;
-                    let result = body.next(&Frame::new(&image, device));
-                    if to_hands.send((index, image, result)).is_err() {
-                        // The hand stage stopped; its error says why.
-                        break;
-                    }
-                }
-                Ok(())
+            // A failed send means the hand stage stopped; its error says why.
+            let read = body.run(frames, |index, image, result| {
+                Ok(to_hands.send((index, image, result)).is_ok())
             });
             drop(to_hands);
             let handed = hand_stage
@@ -231,6 +220,27 @@ impl Tracker {
 }
 
 impl BodyStage {
+    /// The body stage of [`Tracker::run`]: finds the body in each frame, with its kernels
+    /// on this thread alone, and passes it on; stops at the first frame that cannot be
+    /// read, or when `pass_on` errs or answers `false`.
+    fn run<E>(
+        &mut self,
+        frames: impl Iterator<Item = (usize, Result<RgbImage, E>)>,
+        mut pass_on: impl FnMut(usize, RgbImage, Result<FrameResult, DetectError>) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let device = self.model.device();
+        single_threaded_kernels(|| {
+            for (index, image) in frames {
+                let image = image?;
+                let result = self.next(&Frame::new(&image, device));
+                if !pass_on(index, image, result)? {
+                    break;
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// The body (and face) in a frame, following the person from the last frame.
     fn next(&mut self, frame: &Frame) -> Result<FrameResult, DetectError> {
         if let Some(roi) = self.roi {

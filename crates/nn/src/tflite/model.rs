@@ -98,18 +98,12 @@ impl TfliteModel {
                     steps.push(None);
                 }
                 Op::Conv2d { depthwise, .. } => {
-                    let weight = op
-                        .inputs
-                        .get(1)
-                        .copied()
-                        .flatten()
-                        .and_then(|i| constants[i].as_ref())
-                        .ok_or_else(|| {
-                            TfliteError::Unsupported(format!(
-                                "{:?} with a weight computed at run time",
-                                op.op
-                            ))
-                        })?;
+                    let weight = constant_operand(op, &constants, 1).ok_or_else(|| {
+                        TfliteError::Unsupported(format!(
+                            "{:?} with a weight computed at run time",
+                            op.op
+                        ))
+                    })?;
                     let cpu = if device == Device::Cpu {
                         cpu_conv(&def, op, weight, &constants)?
                     } else {
@@ -297,13 +291,7 @@ impl TfliteModel {
                     ))
                 })
         };
-        let optional_constant = |k: usize| {
-            op.inputs
-                .get(k)
-                .copied()
-                .flatten()
-                .and_then(|i| self.constants[i].as_ref())
-        };
+        let optional_constant = |k: usize| constant_operand(op, &self.constants, k);
         let ints = |k: usize| -> Result<Vec<i64>> {
             let t = optional_constant(k).ok_or_else(|| {
                 TfliteError::Unsupported(format!("input {k} computed at run time"))
@@ -570,12 +558,8 @@ fn cpu_conv(
         .flatten()
         .and_then(|i| def.tensors[i].shape.get(3).copied());
     let outputs = if *depthwise { i } else { o };
-    let bias = match op.inputs.get(2).copied().flatten() {
-        Some(b) => match &constants[b] {
-            Some(b) if b.size() == [outputs] => Some(Vec::<f32>::try_from(b.to_kind(Kind::Float))?),
-            _ => return Ok(None),
-        },
-        None => None,
+    let Some(bias) = kernel_bias(op, constants, outputs)? else {
+        return Ok(None);
     };
     if weight.kind() != Kind::Float {
         return Ok(None);
@@ -606,25 +590,15 @@ fn cpu_dense(
     op: &schema::OperatorDef,
     constants: &[Option<Tensor>],
 ) -> Result<Option<PackedWeights>> {
-    let constant = |k: usize| {
-        op.inputs
-            .get(k)
-            .copied()
-            .flatten()
-            .and_then(|i| constants[i].as_ref())
-    };
-    let Some(weight) = constant(1).filter(|w| w.kind() == Kind::Float) else {
+    let Some(weight) = constant_operand(op, constants, 1).filter(|w| w.kind() == Kind::Float)
+    else {
         return Ok(None);
     };
     let &[outputs, inputs] = weight.size().as_slice() else {
         return Ok(None);
     };
-    let bias = match (op.inputs.get(2).copied().flatten(), constant(2)) {
-        (None, _) => None,
-        (Some(_), Some(b)) if b.size() == [outputs] && b.kind() == Kind::Float => {
-            Some(Vec::<f32>::try_from(b)?)
-        }
-        _ => return Ok(None),
+    let Some(bias) = kernel_bias(op, constants, outputs)? else {
+        return Ok(None);
     };
     let values = Vec::<f32>::try_from(weight.contiguous().flatten(0, -1))?;
     Ok(Some(PackedWeights::new(
@@ -633,6 +607,38 @@ fn cpu_dense(
         outputs as usize,
         inputs as usize,
     )))
+}
+
+/// Operand `k` of `op`, if it is a constant.
+fn constant_operand<'a>(
+    op: &schema::OperatorDef,
+    constants: &'a [Option<Tensor>],
+    k: usize,
+) -> Option<&'a Tensor> {
+    op.inputs
+        .get(k)
+        .copied()
+        .flatten()
+        .and_then(|i| constants[i].as_ref())
+}
+
+/// The bias (operand 2) of an operator with `outputs` outputs, as float32 values for a
+/// CPU kernel: `Some(None)` when it has none, `None` when it is not a constant of that
+/// size.
+fn kernel_bias(
+    op: &schema::OperatorDef,
+    constants: &[Option<Tensor>],
+    outputs: i64,
+) -> Result<Option<Option<Vec<f32>>>> {
+    if op.inputs.get(2).copied().flatten().is_none() {
+        return Ok(Some(None));
+    }
+    match constant_operand(op, constants, 2) {
+        Some(b) if b.size() == [outputs] => {
+            Ok(Some(Some(Vec::<f32>::try_from(b.to_kind(Kind::Float))?)))
+        }
+        _ => Ok(None),
+    }
 }
 
 fn map(x: &Value, f: impl Fn(&Tensor) -> Tensor) -> Value {

@@ -253,20 +253,21 @@ fn cpu_logical(x: &Value) -> Option<Tensor> {
 
 /// `x` as a contiguous NHWC CPU float32 tensor with `channels` channels, for a kernel.
 fn cpu_nhwc(x: &Value, channels: usize) -> Result<Tensor> {
-    let x = x.to_logical().contiguous();
-    if x.dim() != 4
-        || x.size()[3] as usize != channels
-        || x.kind() != Kind::Float
-        || x.device() != tch::Device::Cpu
-    {
-        return Err(TfliteError::Malformed(format!(
-            "a CPU kernel for {channels} channels given {:?} {:?} input of shape {:?}",
-            x.device(),
-            x.kind(),
-            x.size()
-        )));
-    }
-    Ok(x)
+    cpu_logical(x)
+        .filter(|t| t.dim() == 4 && t.size()[3] as usize == channels)
+        .ok_or_else(|| {
+            TfliteError::Malformed(format!(
+                "a CPU kernel for {channels} channels given {:?} {:?} input of shape {:?}",
+                x.tensor.device(),
+                x.tensor.kind(),
+                x.to_logical().size()
+            ))
+        })
+}
+
+/// A tensor's shape as sizes for a kernel.
+fn dims(t: &Tensor) -> Vec<usize> {
+    t.size().iter().map(|&d| d as usize).collect()
 }
 
 /// 1x1 stride-1 convolution of a CPU float32 activation by the hand-written kernel.
@@ -534,7 +535,7 @@ pub fn add_cpu(a: &Value, b: &Value, clamp: Clamp) -> Option<Value> {
     if a.size() != b.size() {
         return None;
     }
-    let shape: Vec<usize> = a.size().iter().map(|&d| d as usize).collect();
+    let shape = dims(&a);
     Some(run_kernel([&a, &b], &shape, |[a, b], out| {
         kernels::add(a, b, clamp, out)
     }))
@@ -549,7 +550,7 @@ pub fn prelu_cpu(x: &Value, alpha: &Value) -> Option<Value> {
     if c != channels || c == 0 || rest.iter().any(|&d| d != 1) {
         return None;
     }
-    let shape: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    let shape = dims(&x);
     Some(run_kernel([&x, &alpha], &shape, |[x, slopes], out| {
         kernels::prelu(x, slopes, out)
     }))
@@ -558,7 +559,7 @@ pub fn prelu_cpu(x: &Value, alpha: &Value) -> Option<Value> {
 /// Zero PAD of a CPU float32 value (rank 4 at most), by the kernel.
 pub fn pad_cpu(x: &Value, paddings: &[i64]) -> Option<Value> {
     let x = cpu_logical(x)?;
-    let shape: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    let shape = dims(&x);
     let rank = shape.len();
     if rank > 4 || paddings.len() != 2 * rank || paddings.iter().any(|&p| p < 0) {
         return None;
@@ -609,7 +610,7 @@ pub fn spatial_mean_cpu(x: &Value, axes: &[i64], keep_dims: bool) -> Option<Valu
     if sorted != [1, 2] {
         return None;
     }
-    let size: Vec<usize> = x.size().iter().map(|&d| d as usize).collect();
+    let size = dims(&x);
     let (n, c) = (size[0], size[3]);
     if size[1] * size[2] == 0 || c == 0 {
         return None;

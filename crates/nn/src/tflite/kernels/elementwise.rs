@@ -89,18 +89,11 @@ pub fn pad(input: &[f32], shape: &[usize], before: &[usize], after: &[usize], ou
                 row / outer[2] % outer[1],
                 row % outer[2],
             ];
-            let mut source = [0; 3];
-            let inside = (0..3).all(|d| match at[d].checked_sub(before[d]) {
-                Some(i) if i < shape[d] => {
-                    source[d] = i;
-                    true
-                }
-                _ => false,
-            });
+            let source: [Option<usize>; 3] =
+                std::array::from_fn(|d| at[d].checked_sub(before[d]).filter(|&i| i < shape[d]));
             o.fill(0.0);
-            if inside {
-                let s = source;
-                let from = ((s[0] * shape[1] + s[1]) * shape[2] + s[2]) * shape[3];
+            if let [Some(s0), Some(s1), Some(s2)] = source {
+                let from = ((s0 * shape[1] + s1) * shape[2] + s2) * shape[3];
                 o[before[3]..before[3] + shape[3]].copy_from_slice(&input[from..from + shape[3]]);
             }
         }
