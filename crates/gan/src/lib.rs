@@ -13,6 +13,7 @@ pub mod losses;
 pub mod model_dir;
 pub mod networks;
 mod optim;
+pub mod plate;
 pub mod plot;
 pub mod train;
 
