@@ -13,9 +13,9 @@ mod video;
 
 pub use error::{MediaError, Result};
 pub use folder::{ImageFolderReader, ImageFolderWriter};
-pub use probe::{probe, VideoInfo};
+pub use probe::{has_audio, probe, VideoInfo};
 pub use source::{FrameSink, FrameSource, SourceInfo, DEFAULT_FOLDER_FPS};
-pub use video::{VideoReader, VideoWriter, DEFAULT_CRF};
+pub use video::{VideoOptions, VideoReader, VideoWriter, DEFAULT_CRF};
 
 /// Folder image formats we read and write.
 pub const IMAGE_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg"];

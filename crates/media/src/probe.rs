@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{MediaError, Result};
 use crate::process;
 
-/// A video's first video stream, as it will be decoded (rotation applied).
+/// A video's first video stream, as it will be decoded (rotation applied), and whether
+/// the file has sound.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VideoInfo {
     pub width: u32,
@@ -17,6 +18,9 @@ pub struct VideoInfo {
     pub frame_count: Option<u64>,
     pub duration_seconds: Option<f64>,
     pub codec: String,
+    /// The file holds an audio stream besides the video.
+    #[serde(default)]
+    pub has_audio: bool,
 }
 
 #[derive(Deserialize)]
@@ -27,6 +31,7 @@ struct Probe {
 
 #[derive(Deserialize)]
 struct Stream {
+    codec_type: Option<String>,
     codec_name: Option<String>,
     width: Option<u32>,
     height: Option<u32>,
@@ -53,11 +58,16 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
             path: path.to_path_buf(),
         });
     }
-    let stream = probe_stream(path, false)?;
+    let streams = probe_streams(path, false)?;
     let not_a_video = |detail: &str| MediaError::NotAVideo {
         path: path.to_path_buf(),
         detail: detail.to_string(),
     };
+    let has_audio = streams.iter().any(|s| s.is_a("audio"));
+    let stream = streams
+        .into_iter()
+        .find(|s| s.is_a("video"))
+        .ok_or_else(|| not_a_video("it has no video stream"))?;
     let (Some(mut width), Some(mut height)) = (stream.width, stream.height) else {
         return Err(not_a_video("its video stream has no frame size"));
     };
@@ -83,8 +93,10 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
         .ok_or_else(|| not_a_video("its video stream has no frame rate"))?;
     let mut frame_count = stream.nb_frames.as_deref().and_then(|n| n.parse().ok());
     if frame_count.is_none() {
-        frame_count = probe_stream(path, true)?
-            .nb_read_packets
+        frame_count = probe_streams(path, true)?
+            .into_iter()
+            .next()
+            .and_then(|s| s.nb_read_packets)
             .and_then(|n| n.parse().ok());
     }
     Ok(VideoInfo {
@@ -94,25 +106,45 @@ pub fn probe(path: &Path) -> Result<VideoInfo> {
         frame_count,
         duration_seconds: stream.duration.and_then(|d| d.parse().ok()),
         codec: stream.codec_name.unwrap_or_else(|| "unknown".into()),
+        has_audio,
     })
 }
 
-fn probe_stream(path: &Path, count_packets: bool) -> Result<Stream> {
-    let mut args: Vec<std::ffi::OsString> = vec![
-        "-v".into(),
-        "error".into(),
-        "-select_streams".into(),
-        "v:0".into(),
+/// Whether `path` (a video, or a sound file) holds an audio stream.
+pub fn has_audio(path: &Path) -> Result<bool> {
+    if !path.exists() {
+        return Err(MediaError::NotFound {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(probe_streams(path, false)?.iter().any(|s| s.is_a("audio")))
+}
+
+impl Stream {
+    fn is_a(&self, codec_type: &str) -> bool {
+        self.codec_type.as_deref() == Some(codec_type)
+    }
+}
+
+/// Every stream of `path`; or, counting packets (which reads the whole file), only its
+/// first video stream.
+fn probe_streams(path: &Path, count_packets: bool) -> Result<Vec<Stream>> {
+    let mut args: Vec<std::ffi::OsString> = vec!["-v".into(), "error".into()];
+    if count_packets {
+        args.extend([
+            "-count_packets".into(),
+            "-select_streams".into(),
+            "v:0".into(),
+        ]);
+    }
+    args.extend([
         "-show_entries".into(),
-        "stream=codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,nb_read_packets,\
-         duration:stream_side_data=rotation:stream_tags=rotate"
+        "stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,\
+         nb_read_packets,duration:stream_side_data=rotation:stream_tags=rotate"
             .into(),
         "-of".into(),
         "json".into(),
-    ];
-    if count_packets {
-        args.push("-count_packets".into());
-    }
+    ]);
     args.push(path.into());
     let (status, stdout, stderr) = process::output("ffprobe", &args)?;
     let not_a_video = |detail: String| MediaError::NotAVideo {
@@ -128,11 +160,7 @@ fn probe_stream(path: &Path, count_packets: bool) -> Result<Stream> {
     }
     let probe: Probe = serde_json::from_slice(&stdout)
         .map_err(|e| not_a_video(format!("unreadable ffprobe output: {e}")))?;
-    probe
-        .streams
-        .into_iter()
-        .next()
-        .ok_or_else(|| not_a_video("it has no video stream".into()))
+    Ok(probe.streams)
 }
 
 /// "30000/1001" -> 29.97; "0/0" and garbage -> None.

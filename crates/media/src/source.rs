@@ -6,10 +6,13 @@ use image::RgbImage;
 
 use crate::error::{MediaError, Result};
 use crate::folder::{is_image, ImageFolderReader, ImageFolderWriter};
-use crate::video::{VideoReader, VideoWriter};
+use crate::video::{VideoOptions, VideoReader, VideoWriter};
 
 /// Frame rate assumed for image folders when the caller does not give one.
 pub const DEFAULT_FOLDER_FPS: f64 = 30.0;
+
+/// Output names that become an H.264 video (compared in lower case).
+const VIDEO_EXTENSIONS: &[&str] = &["mp4", "mov", "mkv", "m4v"];
 
 /// Size, rate and length of a frame source.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,7 +110,7 @@ impl FrameSink {
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
         match extension.as_deref() {
-            Some("mp4" | "mov" | "mkv" | "m4v") => {
+            Some(video) if VIDEO_EXTENSIONS.contains(&video) => {
                 Ok(Self::Video(VideoWriter::create(path, width, height, fps)?))
             }
             Some(_) if is_image(path) => Ok(Self::Image {
@@ -115,6 +118,32 @@ impl FrameSink {
                 written: false,
             }),
             _ => Ok(Self::Images(ImageFolderWriter::create(path)?)),
+        }
+    }
+
+    /// As [`create`](Self::create); a video also carries the sound of `audio_from` (see
+    /// [`VideoOptions::audio_from`]). Image outputs have no place for sound and ignore it.
+    pub fn create_with_audio(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: f64,
+        audio_from: Option<&Path>,
+    ) -> Result<Self> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match (audio_from, extension) {
+            (Some(audio), Some(e)) if VIDEO_EXTENSIONS.contains(&e.as_str()) => {
+                let options = VideoOptions {
+                    audio_from: Some(audio.to_path_buf()),
+                    ..VideoOptions::default()
+                };
+                let writer = VideoWriter::with_options(path, width, height, fps, &options)?;
+                Ok(Self::Video(writer))
+            }
+            _ => Self::create(path, width, height, fps),
         }
     }
 

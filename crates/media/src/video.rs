@@ -1,4 +1,5 @@
-//! Video files through ffmpeg: decoding to raw RGB frames, encoding from them to H.264.
+//! Video files through ffmpeg: decoding to raw RGB frames, encoding from them to H.264,
+//! with the sound of another file if asked.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -8,11 +9,31 @@ use std::sync::mpsc::{sync_channel, Receiver};
 use image::RgbImage;
 
 use crate::error::{MediaError, Result};
-use crate::probe::{probe, VideoInfo};
+use crate::probe::{has_audio, probe, VideoInfo};
 use crate::process::Process;
 
 /// x264's constant rate factor: 18 is visually near-lossless at a modest size.
 pub const DEFAULT_CRF: u8 = 18;
+
+/// How a [`VideoWriter`] encodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VideoOptions {
+    /// x264's constant rate factor (lower is better and larger).
+    pub crf: u8,
+    /// A video or sound file whose first audio track goes into the output as AAC, from the
+    /// first frame on, cut or padded with silence to the frames' length (e.g. the dance's
+    /// music, from the source video). A file without audio gives a silent video.
+    pub audio_from: Option<PathBuf>,
+}
+
+impl Default for VideoOptions {
+    fn default() -> Self {
+        Self {
+            crf: DEFAULT_CRF,
+            audio_from: None,
+        }
+    }
+}
 
 /// Decodes a video one frame at a time. A thread of its own reads the next frame from
 /// ffmpeg while the caller works on this one: besides the caller's, at most one frame
@@ -202,6 +223,20 @@ impl VideoWriter {
     }
 
     pub fn with_crf(path: &Path, width: u32, height: u32, fps: f64, crf: u8) -> Result<Self> {
+        let options = VideoOptions {
+            crf,
+            ..VideoOptions::default()
+        };
+        Self::with_options(path, width, height, fps, &options)
+    }
+
+    pub fn with_options(
+        path: &Path,
+        width: u32,
+        height: u32,
+        fps: f64,
+        options: &VideoOptions,
+    ) -> Result<Self> {
         if width == 0 || height == 0 || width % 2 == 1 || height % 2 == 1 {
             return Err(MediaError::OddSize {
                 path: path.to_path_buf(),
@@ -214,13 +249,18 @@ impl VideoWriter {
                 "frame rate must be positive, got {fps}"
             )));
         }
+        // Asked before any frame is made, so a wrong sound file fails in a second.
+        let audio = match &options.audio_from {
+            Some(source) => has_audio(source)?.then_some(source.as_path()),
+            None => None,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(MediaError::io(parent))?;
         }
         let partial = crate::folder::partial_path(path);
         let size = format!("{width}x{height}");
-        let (rate, crf) = (format!("{fps}"), crf.to_string());
-        let args: Vec<&std::ffi::OsStr> = vec![
+        let (rate, crf) = (format!("{fps}"), options.crf.to_string());
+        let mut args: Vec<&std::ffi::OsStr> = vec![
             "-nostdin".as_ref(),
             "-v".as_ref(),
             "error".as_ref(),
@@ -235,6 +275,25 @@ impl VideoWriter {
             rate.as_ref(),
             "-i".as_ref(),
             "-".as_ref(),
+        ];
+        if let Some(source) = audio {
+            args.extend::<[&std::ffi::OsStr; 11]>([
+                "-i".as_ref(),
+                source.as_ref(),
+                "-map".as_ref(),
+                "0:v:0".as_ref(),
+                "-map".as_ref(),
+                "1:a:0".as_ref(),
+                "-c:a".as_ref(),
+                "aac".as_ref(),
+                // Silence after the sound ends, and the end at the last frame: the video
+                // keeps every frame, the sound fits it (ffmpeg's apad documentation).
+                "-af".as_ref(),
+                "apad".as_ref(),
+                "-shortest".as_ref(),
+            ]);
+        }
+        args.extend::<[&std::ffi::OsStr; 11]>([
             "-c:v".as_ref(),
             "libx264".as_ref(),
             "-crf".as_ref(),
@@ -248,7 +307,7 @@ impl VideoWriter {
             "-f".as_ref(),
             container(path).as_ref(),
             partial.as_os_str(),
-        ];
+        ]);
         let process = Process::spawn("ffmpeg", args, true)?;
         Ok(Self {
             path: path.to_path_buf(),

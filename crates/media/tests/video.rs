@@ -262,3 +262,119 @@ fn an_image_file_output_takes_exactly_one_frame() {
         synthetic_frame(0, 96, 64)
     );
 }
+
+/// A clip made by ffmpeg's own sources: a test pattern and, for `sound_seconds`, a sine.
+fn clip_with_sound(path: &Path, video_seconds: f64, sound_seconds: f64) {
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "testsrc=size=96x64:rate=24:duration={video_seconds}"
+        ))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={sound_seconds}"))
+        .args(["-c:v", "libx264", "-c:a", "aac"])
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Each stream's type and duration in seconds, as ffprobe reports them.
+fn stream_durations(path: &Path) -> Vec<(String, f64)> {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type,duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|line| {
+            let (kind, seconds) = line.split_once(',')?;
+            Some((kind.to_string(), seconds.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// Writes `frames` synthetic frames at 24 fps with the sound of `audio_from`.
+fn write_with_sound(path: &Path, frames: u32, audio_from: &Path) {
+    let mut sink = FrameSink::create_with_audio(path, 96, 64, 24.0, Some(audio_from)).unwrap();
+    for t in 0..frames {
+        sink.write(&synthetic_frame(t, 96, 64)).unwrap();
+    }
+    assert_eq!(sink.finish().unwrap(), frames as u64);
+}
+
+/// One AAC frame at 44.1 kHz (1024 samples): how far the sound may run past the last frame.
+const AAC_FRAME_SECONDS: f64 = 1024.0 / 44_100.0;
+
+#[test]
+fn the_sound_of_another_file_is_cut_or_padded_to_the_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sound longer than the frames written, then shorter.
+    for (sound_seconds, frames) in [(1.0, 15), (0.25, 24)] {
+        let source = dir.path().join("source.mp4");
+        clip_with_sound(&source, 1.0, sound_seconds);
+        assert!(probe(&source).unwrap().has_audio);
+
+        let out = dir.path().join("out.mp4");
+        write_with_sound(&out, frames, &source);
+        assert!(!dir.path().join("out.mp4.partial").exists());
+        let info = probe(&out).unwrap();
+        assert_eq!(info.frame_count, Some(frames as u64));
+        assert!(info.has_audio);
+        let seconds = frames as f64 / 24.0;
+        let durations = stream_durations(&out);
+        let audio = durations
+            .iter()
+            .find(|(kind, _)| kind == "audio")
+            .unwrap()
+            .1;
+        assert!(
+            audio >= seconds - AAC_FRAME_SECONDS && audio <= seconds + AAC_FRAME_SECONDS,
+            "{frames} frames ({seconds} s) with {sound_seconds} s of sound: {durations:?}"
+        );
+    }
+}
+
+#[test]
+fn a_source_without_sound_gives_a_silent_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("silent.mp4");
+    write_video(&source, 5);
+    assert!(!probe(&source).unwrap().has_audio);
+    let out = dir.path().join("out.mkv");
+    write_with_sound(&out, 7, &source);
+    let info = probe(&out).unwrap();
+    assert_eq!((info.frame_count, info.has_audio), (Some(7), false));
+}
+
+#[test]
+fn a_missing_sound_file_fails_before_any_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.mp4");
+    let err = FrameSink::create_with_audio(&out, 96, 64, 24.0, Some(&dir.path().join("nope.wav")))
+        .err()
+        .unwrap();
+    assert!(matches!(err, MediaError::NotFound { .. }), "{err}");
+    assert!(!out.exists() && !dir.path().join("out.mp4.partial").exists());
+}
+
+#[test]
+fn image_outputs_ignore_the_sound() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.mp4");
+    clip_with_sound(&source, 0.5, 0.5);
+    let frames = dir.path().join("frames");
+    write_with_sound(&frames, 3, &source);
+    assert_eq!(
+        FrameSource::open(&frames, None).unwrap().info().frame_count,
+        Some(3)
+    );
+}
