@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand};
 use dancenow_nn::DeviceChoice;
+use dancenow_pipeline::train::StepOverrides;
 use dancenow_pose::smooth::Smoothing;
 
 #[derive(Parser)]
@@ -28,24 +29,46 @@ pub struct Cli {
 #[derive(Subcommand)]
 pub enum Command {
     /// Show what a video, an image or an image folder is.
+    #[command(after_help = "Example:\n  dancenow probe dance.mp4 --json")]
     Probe(ProbeArgs),
     /// Detect the body pose in every frame and write OpenPose JSON (+ a preview video).
+    #[command(
+        after_help = "Example:\n  dancenow pose dance.mp4 -o dance.poses --hands --face --preview preview.mp4"
+    )]
     Pose(PoseArgs),
     /// Draw OpenPose-format poses as stick figures, on white or over the original video.
+    #[command(
+        after_help = "Example:\n  dancenow render dance.poses -o figures.mp4 --over dance.mp4"
+    )]
     Render(RenderArgs),
     /// Scale and move a source dancer's poses to a target person's size and ground line.
+    #[command(
+        after_help = "Example:\n  dancenow normalize dance.poses --target me.poses -o dance-as-me.poses"
+    )]
     Normalize(NormalizeArgs),
     /// Make training data of a target person: cropped frames, stick figures, poses, split.
+    #[command(after_help = "Example:\n  dancenow prepare me.mp4 -o me.data --size 256x256")]
     Prepare(PrepareArgs),
     /// Train a model of the target person on a prepared dataset.
+    #[command(
+        after_help = "Example:\n  dancenow train me.data -o me.model --minutes 30\n  dancenow train me.data -o me.model --resume --steps global=2000"
+    )]
     Train(TrainArgs),
     /// Make the target person of a model dance as the source video's dancer does.
+    #[command(
+        after_help = "Example:\n  dancenow transfer dance.mp4 --model me.model -o me-dancing.mp4 --side-by-side"
+    )]
     Transfer(TransferArgs),
     /// Measure a model on its dataset's held-out frames: SSIM, LPIPS, pose distance, jitter.
+    #[command(
+        after_help = "Example:\n  dancenow eval me.data --model me.model -o report --compare me-baseline.model"
+    )]
     Eval(EvalArgs),
     /// The whole pipeline on the sample videos: prepare, train, transfer, eval.
+    #[command(after_help = "Example:\n  dancenow demo -o demo-out")]
     Demo(DemoArgs),
     /// Show the tensor engine and check that the chosen device computes.
+    #[command(after_help = "Example:\n  dancenow device --device cuda")]
     Device(DeviceArgs),
 }
 
@@ -65,7 +88,7 @@ pub struct DetectArgs {
     #[arg(long, value_name = "X,Y", value_parser = parse_point)]
     pub person_at: Option<(f32, f32)>,
     /// CPU threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
@@ -99,15 +122,14 @@ pub struct TrainArgs {
     /// The model folder: config.toml, checkpoints, samples, loss plot.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Network sizes and schedule: tiny (tests), small (CPU) or paper (GPU).
-    #[arg(long, default_value = "small")]
-    pub preset: dancenow_gan::Preset,
-    /// Training steps of each stage (default: the preset's).
+    /// Network sizes and schedule of a new model: tiny (tests), small (CPU, the default)
+    /// or paper (GPU). On --resume, the saved preset is used (naming another is an error).
     #[arg(long)]
-    pub steps: Option<u64>,
-    /// Training steps of some stages, e.g. `global=300,local=200,face=200` (after --steps).
-    #[arg(long, value_name = "STAGE=N,...", value_parser = parse_stage_steps, default_value = "")]
-    pub stage_steps: StageSteps,
+    pub preset: Option<dancenow_gan::Preset>,
+    /// Training steps: N for every stage, or per stage as `global=300,local=200,face=200`
+    /// (default: the preset's). On --resume, this changes the saved schedule.
+    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "")]
+    pub steps: StepOverrides,
     /// Continue the model in OUTPUT from its checkpoints, with its config.toml.
     #[arg(long)]
     pub resume: bool,
@@ -119,13 +141,13 @@ pub struct TrainArgs {
     #[arg(long)]
     pub stage: Option<dancenow_gan::Stage>,
     /// Stop (with a checkpoint) after this many minutes; --resume continues.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_minutes)]
     pub minutes: Option<f64>,
-    /// Random seed of the initial weights and the frame order.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Random seed of the initial weights and the frame order (default 0).
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// CPU threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
@@ -148,6 +170,16 @@ pub struct TransferArgs {
     /// Write source | stick figure | output side by side, as in the paper's figures.
     #[arg(long)]
     pub side_by_side: bool,
+    #[command(flatten)]
+    pub source_poses: SourcePoseArgs,
+    #[command(flatten)]
+    pub detect: DetectArgs,
+}
+
+/// How source poses are made ready for the target; `normalize` and `transfer` share these
+/// options and their defaults.
+#[derive(Args, Clone)]
+pub struct SourcePoseArgs {
     /// Smooth the source keypoints first: none, median[:FRAMES] or gaussian[:SIGMA].
     #[arg(long, default_value = "median:7")]
     pub smooth: SmoothArg,
@@ -155,8 +187,6 @@ pub struct TransferArgs {
     /// centres) instead of moving the dancer to where the target stood in its video.
     #[arg(long)]
     pub keep_source_x: bool,
-    #[command(flatten)]
-    pub detect: DetectArgs,
 }
 
 #[derive(Args)]
@@ -176,16 +206,16 @@ pub struct DemoArgs {
     /// Model preset.
     #[arg(long, default_value = "small")]
     pub preset: dancenow_gan::Preset,
-    /// Training steps of each stage, as `train --stage-steps` takes them; the default
-    /// fits about 10 minutes on a 2-core CPU.
-    #[arg(long, value_name = "STAGE=N,...", value_parser = parse_stage_steps, default_value = "global=500,local=300,face=150")]
-    pub steps: StageSteps,
+    /// Training steps, as `train --steps` takes them; the default fits about 10 minutes
+    /// on a 2-core CPU.
+    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "global=500,local=300,face=150")]
+    pub steps: StepOverrides,
     /// Stop training after this many minutes whatever the steps (the demo goes on with
-    /// the last checkpoint).
-    #[arg(long, default_value_t = 11.0)]
+    /// the last checkpoint, and says so).
+    #[arg(long, default_value_t = 11.0, value_parser = parse_minutes)]
     pub minutes: f64,
     /// CPU threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
@@ -194,11 +224,12 @@ pub struct DemoArgs {
 
 #[derive(Args)]
 pub struct EvalArgs {
-    /// A model folder made by `dancenow train`.
-    pub model: PathBuf,
-    /// The dataset folder it was trained on (made by `dancenow prepare`); its held-out
-    /// frames are measured.
+    /// The dataset folder the model was trained on (made by `dancenow prepare`); its
+    /// held-out frames are measured.
     pub data: PathBuf,
+    /// A model folder made by `dancenow train`.
+    #[arg(long)]
+    pub model: PathBuf,
     /// Output folder for the report (report.md, report.html, metrics.json, images).
     #[arg(short, long)]
     pub output: PathBuf,
@@ -209,7 +240,7 @@ pub struct EvalArgs {
     #[arg(long, default_value_t = 4)]
     pub samples: usize,
     /// CPU threads (default: one per core).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = parse_threads)]
     pub threads: usize,
     /// cpu, cuda, cuda:N or auto (CUDA when present, else CPU).
     #[arg(long, default_value = "auto")]
@@ -270,9 +301,8 @@ pub struct NormalizeArgs {
     /// Output folder for the normalized poses and normalization.json.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Smooth the source keypoints first: none, median[:FRAMES] or gaussian[:SIGMA].
-    #[arg(long, default_value = "none")]
-    pub smooth: SmoothArg,
+    #[command(flatten)]
+    pub source_poses: SourcePoseArgs,
     /// Source frame size, when its folder has no sequence.json.
     #[arg(long, value_name = "WxH")]
     pub source_size: Option<Size>,
@@ -317,31 +347,61 @@ fn parse_fps(s: &str) -> Result<f64, String> {
 }
 
 /// Steps per named stage.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StageSteps(pub Vec<(dancenow_gan::Stage, u64)>);
-
-fn parse_stage_steps(s: &str) -> Result<StageSteps, String> {
-    s.split(',')
-        .filter(|part| !part.trim().is_empty())
-        .map(|part| {
-            let (stage, steps) = part
-                .split_once('=')
-                .ok_or_else(|| format!("{part:?} is not STAGE=STEPS"))?;
-            let steps = steps
-                .trim()
-                .parse()
-                .map_err(|_| format!("{steps:?} is not a number of steps"))?;
-            Ok((stage.trim().parse()?, steps))
-        })
-        .collect::<Result<_, String>>()
-        .map(StageSteps)
+/// `N` for every stage, `STAGE=N,...` for some, or both (`N,face=M`); empty for none.
+fn parse_steps(s: &str) -> Result<StepOverrides, String> {
+    let mut steps = StepOverrides::default();
+    let count = |text: &str| -> Result<u64, String> {
+        match text.trim().parse::<u64>() {
+            Ok(n) if (1..=MAX_STEPS).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "{text:?} is not a number of steps from 1 to {MAX_STEPS}"
+            )),
+        }
+    };
+    for part in s.split(',').filter(|part| !part.trim().is_empty()) {
+        match part.split_once('=') {
+            Some((stage, n)) => steps.per_stage.push((stage.trim().parse()?, count(n)?)),
+            None => steps.all = Some(count(part)?),
+        }
+    }
+    Ok(steps)
 }
 
-/// `WIDTHxHEIGHT`, e.g. `1920x1080`.
+/// The most steps a stage may be given: far beyond the paper's 100,000.
+const MAX_STEPS: u64 = 100_000_000;
+
+fn parse_minutes(s: &str) -> Result<f64, String> {
+    let minutes: f64 = s
+        .parse()
+        .map_err(|_| format!("expected a number of minutes, got {s:?}"))?;
+    dancenow_pipeline::train::check_minutes(minutes)
+        .map(|_| minutes)
+        .map_err(|e| e.to_string())
+}
+
+/// The most threads accepted; more than the machine's cores are capped with a warning.
+const MAX_THREADS: usize = 1024;
+
+fn parse_threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n <= MAX_THREADS => Ok(n),
+        _ => Err(format!(
+            "expected a number of threads from 0 (one per core) to {MAX_THREADS}, got {s:?}"
+        )),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Size {
     pub width: u32,
     pub height: u32,
+}
+
+impl Size {
+    /// (width, height), as the pipeline takes sizes.
+    pub fn pair(self) -> (u32, u32) {
+        (self.width, self.height)
+    }
 }
 
 impl FromStr for Size {
@@ -434,5 +494,34 @@ mod tests {
         );
         assert!("gaussian:-1".parse::<SmoothArg>().is_err());
         assert!("mean".parse::<SmoothArg>().is_err());
+    }
+
+    #[test]
+    fn steps_take_one_count_or_counts_per_stage() {
+        use dancenow_gan::Stage;
+        assert_eq!(parse_steps(""), Ok(StepOverrides::default()));
+        assert_eq!(parse_steps("40").unwrap().all, Some(40));
+        let both = parse_steps("40, face=7").unwrap();
+        assert_eq!(
+            (both.all, both.per_stage),
+            (Some(40), vec![(Stage::Face, 7)])
+        );
+        for bad in ["0", "-3", "global=", "elbow=3", "1e300", "200000000"] {
+            assert!(parse_steps(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn durations_and_threads_are_bounded() {
+        assert_eq!(parse_minutes("2.5"), Ok(2.5));
+        for bad in ["inf", "1e300", "nan", "-1", "0", "soon"] {
+            let message = parse_minutes(bad).unwrap_err();
+            assert!(
+                message.contains("above 0") || message.contains("expected"),
+                "{message}"
+            );
+        }
+        assert_eq!(parse_threads("0"), Ok(0));
+        assert!(parse_threads("100000").is_err());
     }
 }

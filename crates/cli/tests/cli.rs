@@ -355,3 +355,29 @@ fn pose_follows_the_person_the_user_points_at() {
     ]);
     assert!(stderr.contains("expected X,Y"), "{stderr}");
 }
+
+/// Numbers a user types are checked before any work, with the valid range in the message.
+#[test]
+fn absurd_numbers_are_refused_at_once_with_exit_status_1() {
+    let dir = TempDir::new();
+    let data = dir.path("none.data");
+    let model = dir.path("m");
+    for (flag, value, says) in [
+        ("--minutes", "inf", "above 0"),
+        ("--minutes", "1e300", "above 0"),
+        ("--minutes", "-1", "above 0"),
+        ("--threads", "100000", "1024"),
+        ("--steps", "0", "from 1"),
+    ] {
+        let started = std::time::Instant::now();
+        let out = common::dancenow(&["train", s(&data), "-o", s(&model), flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(says), "{flag} {value}: {stderr}");
+        assert!(
+            started.elapsed().as_secs_f64() < 5.0,
+            "{flag} {value} took long"
+        );
+        assert!(!model.exists(), "{flag} {value} made a folder");
+    }
+}

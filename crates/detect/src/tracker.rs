@@ -152,10 +152,8 @@ impl Tracker {
     /// its own with its kernels unshared: frames are read (an image folder's decoded)
     /// ahead; the body and face of a frame are found on this thread; with hands, those
     /// of the frame before are found on a third. Sharing every small kernel between two
-    /// threads, beside a video decoder, made each wait for the other: on two cores, in
-    /// alternated runs on a video, the stages ran body only at about 64 fps instead of
-    /// 58, with hands and face at about 34 instead of 28. With more threads, every kernel
-    /// is shared among them all.
+    /// threads, beside a video decoder, made each wait for the other (measured in
+    /// docs/performance.md). With more threads, every kernel is shared among them all.
     pub fn run<E: Send>(
         &mut self,
         frames: impl Iterator<Item = Result<RgbImage, E>> + Send,

@@ -102,6 +102,12 @@ pub enum FrameSink {
     },
 }
 
+/// Video containers an H.264 stream cannot go into here: a path ending so is a mistake,
+/// not a folder name.
+const UNWRITABLE_VIDEO_EXTENSIONS: &[&str] = &[
+    "webm", "avi", "gif", "flv", "wmv", "mpg", "mpeg", "ogv", "ogg", "ts", "m2ts", "3gp", "asf",
+];
+
 impl FrameSink {
     /// A path ending in `.mp4`, `.mov` or `.mkv` becomes an H.264 video; anything else a folder.
     pub fn create(path: &Path, width: u32, height: u32, fps: f64) -> Result<Self> {
@@ -117,6 +123,13 @@ impl FrameSink {
                 path: path.to_path_buf(),
                 written: false,
             }),
+            Some(other) if UNWRITABLE_VIDEO_EXTENSIONS.contains(&other) => {
+                Err(MediaError::Parameter(format!(
+                    "{}: dancenow writes H.264 video as .mp4, .mov, .mkv or .m4v, not .{other}; \
+                     choose one of those (or a folder name for PNG frames)",
+                    path.display()
+                )))
+            }
             _ => Ok(Self::Images(ImageFolderWriter::create(path)?)),
         }
     }

@@ -263,6 +263,30 @@ fn an_image_file_output_takes_exactly_one_frame() {
     );
 }
 
+#[test]
+fn an_output_named_as_a_video_dancenow_cannot_write_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["out.webm", "out.AVI", "clip.gif"] {
+        let path = dir.path().join(name);
+        let err = dancenow_media::FrameSink::create(&path, 64, 64, 10.0)
+            .err()
+            .unwrap_or_else(|| panic!("{name} was accepted"))
+            .to_string();
+        assert!(
+            err.contains(".mp4")
+                && err.contains(
+                    name.split('.')
+                        .next_back()
+                        .unwrap()
+                        .to_ascii_lowercase()
+                        .as_str()
+                ),
+            "{err}"
+        );
+        assert!(!path.exists(), "{name} was made");
+    }
+}
+
 /// A clip made by ffmpeg's own sources: a test pattern and, for `sound_seconds`, a sine.
 fn clip_with_sound(path: &Path, video_seconds: f64, sound_seconds: f64) {
     let status = std::process::Command::new("ffmpeg")

@@ -6,7 +6,9 @@ use dancenow_media::FrameSource;
 use crate::args::ProbeArgs;
 
 pub fn run(args: ProbeArgs) -> Result<()> {
-    super::require_exists(&args.input, "input")?;
+    if !args.input.exists() {
+        anyhow::bail!("input {} does not exist", args.input.display());
+    }
     let source = FrameSource::open(&args.input, None)?;
     let info = source.info();
     let video = source.video_info().cloned();

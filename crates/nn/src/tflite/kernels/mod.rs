@@ -136,7 +136,7 @@ fn has_avx2_fma() -> bool {
 
 /// While alive on the CPU, libtorch runs its operators on one thread. The kernels have
 /// their own threads; an OpenMP team spinning beside them after each libtorch call takes
-/// their cores (`dancenow pose` ran at 32 instead of 43 fps). Guards nest: the thread
+/// their cores (docs/performance.md). Guards nest: the thread
 /// count in force when the outermost was made comes back when it is dropped. A model
 /// holds one for each run; hold one across a whole frame's runs and the libtorch work
 /// between them, so that OpenMP's threads are not woken in between.

@@ -10,8 +10,8 @@ use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 /// How long an idle helper keeps checking for work before it sleeps: longer than the
-/// gaps between one model's kernels, shorter than those between frames. In `dancenow
-/// pose` with hands and face, 0.5 ms gave 24 fps, 0.1 ms 22.7 and 2 ms 21.
+/// gaps between one model's kernels, shorter than those between frames (measured in
+/// docs/performance.md).
 const SPIN: Duration = Duration::from_micros(500);
 
 /// A job shared with the helpers: `f(part)` for parts 1..count (the caller runs 0).

@@ -304,10 +304,13 @@ fn markdown(doc: &[Block]) -> String {
     md
 }
 
+/// Text made safe for HTML element content and for attribute values in either quote.
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
 /// Markdown's `code` spans as HTML, after escaping.

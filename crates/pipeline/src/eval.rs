@@ -1,5 +1,5 @@
-//! `dancenow eval MODEL DATA -o REPORT`: the paper's measures (section 5) on the
-//! held-out frames of the dataset a model was trained on, written as a report.
+//! `eval`: the paper's measures (section 5) on the held-out frames of the dataset a
+//! model was trained on, written as a report.
 
 use std::path::{Path, PathBuf};
 
@@ -7,24 +7,41 @@ use anyhow::{bail, Context, Result};
 use dancenow_detect::{Parts, Tracker};
 use dancenow_gan::dataset::{FrameEntry, Split};
 use dancenow_gan::{Dataset, ModelDir, Renderer};
-use dancenow_metrics::{jitter, ssim_images, Backbone, Lpips, Part, PoseDistance};
+use dancenow_metrics::{ssim_images, Accelerations, Backbone, Lpips, Part, PoseDistance};
 use dancenow_nn::tch::Device;
+use dancenow_nn::DeviceChoice;
 use dancenow_pose::{openpose, FaceBox, Person};
 use image::{imageops, RgbImage};
 use tracing::info;
 
-use crate::args::EvalArgs;
+use crate::progress::Progress;
 use crate::report::{self, FrameScores, ModelReport, Report};
 
-/// Face crops are compared at the face GAN's working size (DESIGN.md section 5), so
+/// Face crops are compared at the face GAN's working size (docs/architecture.md section 5), so
 /// that small models' faces still fit LPIPS's AlexNet.
 const FACE_SIDE: u32 = 128;
 
-pub fn run(args: EvalArgs) -> Result<()> {
-    super::require_exists(&args.model, "model")?;
-    super::require_exists(&args.data, "dataset")?;
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub model: PathBuf,
+    pub data: PathBuf,
+    /// The report's folder.
+    pub output: PathBuf,
+    /// Models to measure beside the first (say, the `--no-temporal` baseline).
+    pub compare: Vec<PathBuf>,
+    /// Held-out frames shown as pictures in the report.
+    pub samples: usize,
+    pub threads: usize,
+    pub device: DeviceChoice,
+}
+
+/// Measures the models and writes the report; returns it and the path of its HTML page.
+pub fn run(options: &EvalOptions, progress: &dyn Progress) -> Result<(Report, PathBuf)> {
+    let args = options;
+    crate::require_exists(&args.model, "model")?;
+    crate::require_exists(&args.data, "dataset")?;
     for other in &args.compare {
-        super::require_exists(other, "model to compare")?;
+        crate::require_exists(other, "model to compare")?;
     }
     let dataset = Dataset::open(&args.data)?;
     let held_out: Vec<FrameEntry> = dataset.split(Split::Val).into_iter().cloned().collect();
@@ -67,10 +84,13 @@ pub fn run(args: EvalArgs) -> Result<()> {
             model,
             &dataset,
             &held_out,
-            &lpips,
-            &mut tracker,
+            &mut Judges {
+                lpips: &lpips,
+                tracker: &mut tracker,
+            },
             device,
             args.samples,
+            progress,
         )
         .with_context(|| format!("evaluating {}", model.display()))?;
         reports.push(measured);
@@ -94,8 +114,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             report::number(r.pose.overall().mean(), 2)
         );
     }
-    println!("report: {}", written.display());
-    Ok(())
+    Ok((report, written))
 }
 
 /// The frames a model is measured on, with the poses they were drawn from.
@@ -120,31 +139,34 @@ fn runs(frames: &[FrameEntry]) -> Vec<std::ops::Range<usize>> {
     out
 }
 
-/// Jitter over several runs: the mean over every run's accelerations.
-fn jitter_of_runs(
+/// Jitter over several runs: the mean over every acceleration measured in any run (a
+/// run where detection failed in most frames counts only what was measured in it).
+pub fn jitter_of_runs(
     runs: &[std::ops::Range<usize>],
     track: &[Option<Person>],
     part: Part,
 ) -> Option<f64> {
-    let (mut sum, mut weight) = (0.0, 0usize);
+    let mut total = Accelerations::default();
     for run in runs {
-        if let Some(j) = jitter(&track[run.clone()], part) {
-            let n = run.len().saturating_sub(2);
-            sum += j * n as f64;
-            weight += n;
-        }
+        total.add(&track[run.clone()], part);
     }
-    (weight > 0).then(|| sum / weight as f64)
+    total.mean()
+}
+
+/// What measures the generated frames: LPIPS, and the pose detector.
+struct Judges<'a> {
+    lpips: &'a Lpips,
+    tracker: &'a mut Tracker,
 }
 
 fn measure(
     model: &Path,
     dataset: &Dataset,
     held_out: &HeldOut,
-    lpips: &Lpips,
-    tracker: &mut Tracker,
+    judges: &mut Judges,
     device: Device,
     samples: usize,
+    progress: &dyn Progress,
 ) -> Result<ModelReport> {
     let mut renderer = Renderer::load(&ModelDir::new(model), device)?;
     let (w, h) = (renderer.config.width, renderer.config.height);
@@ -168,32 +190,35 @@ fn measure(
     let mut detected = vec![None; frames.len()];
     let mut pose = PoseDistance::default();
     let mut strips = Vec::new();
-    let bar = crate::progress::bar(
-        Some(frames.len() as u64),
+    let bar = progress.phase(
         &format!("evaluating {name}"),
         "frames",
+        Some(frames.len() as u64),
     );
     for run in held_out.runs.iter().cloned() {
         renderer.reset();
-        tracker.reset();
+        judges.tracker.reset();
         for i in run {
             let entry = &frames[i];
             let figure = dataset.load_image(&dataset.layout.figure_path(entry.index))?;
             let real = dataset.load_image(&dataset.layout.image_path(entry.index))?;
-            let generated = renderer.render(&figure, entry.face);
+            let generated = renderer
+                .render(&figure, entry.face)
+                .with_context(|| format!("generating held-out frame {}", entry.index))?;
             let body_ssim = ssim_images(&generated, &real)?;
-            let body_lpips = lpips.distance_images(&generated, &real)?;
+            let body_lpips = judges.lpips.distance_images(&generated, &real)?;
             let (face_ssim, face_lpips) = match entry.face {
                 Some(face) => {
                     let (g, r) = (face_crop(&generated, face), face_crop(&real, face));
                     (
                         Some(ssim_images(&g, &r)?),
-                        Some(lpips.distance_images(&g, &r)?),
+                        Some(judges.lpips.distance_images(&g, &r)?),
                     )
                 }
                 None => (None, None),
             };
-            let found = tracker
+            let found = judges
+                .tracker
                 .next(&generated)
                 .with_context(|| format!("detecting the pose on generated frame {}", entry.index))?
                 .person;
@@ -209,10 +234,10 @@ fn measure(
                 face_ssim,
                 face_lpips,
             });
-            bar.inc(1);
+            bar.inc();
         }
     }
-    bar.finish_and_clear();
+    drop(bar);
     Ok(ModelReport {
         name,
         path: model.display().to_string(),

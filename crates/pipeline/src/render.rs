@@ -1,4 +1,6 @@
-//! `dancenow render`: poses -> stick-figure video or images, optionally over the original frames.
+//! `render`: poses -> stick-figure video or images, optionally over the original frames.
+
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use dancenow_media::{FrameSink, FrameSource};
@@ -7,13 +9,31 @@ use image::imageops::{self, FilterType};
 use image::RgbImage;
 use tracing::{info, warn};
 
-use crate::args::{RenderArgs, Size};
+use crate::progress::Progress;
+use crate::track::read_poses;
 
-pub fn run(args: RenderArgs) -> Result<()> {
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// The folder of OpenPose JSON.
+    pub poses: PathBuf,
+    /// The video (or PNG folder) to write.
+    pub output: PathBuf,
+    /// Draw over this video's frames instead of on white.
+    pub over: Option<PathBuf>,
+    /// Scale the output to this height.
+    pub height: Option<u32>,
+    /// The poses' frame size, when the folder has no sequence.json and nothing to draw over.
+    pub size: Option<(u32, u32)>,
+    pub fps: Option<f64>,
+}
+
+/// Draws the poses; returns the frames written.
+pub fn run(options: &RenderOptions, progress: &dyn Progress) -> Result<u64> {
+    let args = options;
     // Plan: inputs exist and sizes are known before any frame is drawn.
-    super::require_exists(&args.poses, "pose folder")?;
+    crate::require_exists(&args.poses, "pose folder")?;
     if let Some(over) = &args.over {
-        super::require_exists(over, "video to draw over")?;
+        crate::require_exists(over, "video to draw over")?;
     }
     let mut background = args
         .over
@@ -21,12 +41,11 @@ pub fn run(args: RenderArgs) -> Result<()> {
         .map(|p| FrameSource::open(p, args.fps))
         .transpose()?;
     let background_info = background.as_ref().map(FrameSource::info);
-    let size = args.size.or(background_info.as_ref().map(|i| Size {
-        width: i.width,
-        height: i.height,
-    }));
+    let size = args
+        .size
+        .or(background_info.as_ref().map(|i| (i.width, i.height)));
     let fps = args.fps.or(background_info.as_ref().map(|i| i.fps));
-    let poses = super::read_poses(&args.poses, size, fps, "--size")?;
+    let poses = read_poses(&args.poses, size, fps, "--size", progress)?;
     let (width, height) = output_size(poses.width, poses.height, args.height);
     let (sx, sy) = (
         width as f32 / poses.width as f32,
@@ -36,7 +55,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
     let mut sink = FrameSink::create(&args.output, width, height, poses.fps)
         .with_context(|| format!("creating {}", args.output.display()))?;
     let figure = StickFigure::for_height(height);
-    let bar = crate::progress::bar(Some(poses.frames.len() as u64), "rendering", "frames");
+    let bar = progress.phase("rendering", "frames", Some(poses.frames.len() as u64));
     for (index, frame) in poses.frames.iter().enumerate() {
         let mut canvas = match background.as_mut().map(Iterator::next) {
             None => RgbImage::from_pixel(width, height, WHITE),
@@ -57,9 +76,9 @@ pub fn run(args: RenderArgs) -> Result<()> {
         }
         sink.write(&canvas)
             .with_context(|| format!("writing frame {index} to {}", args.output.display()))?;
-        bar.inc(1);
+        bar.inc();
     }
-    bar.finish_and_clear();
+    drop(bar);
     let written = sink
         .finish()
         .with_context(|| format!("finishing {}", args.output.display()))?;
@@ -67,7 +86,7 @@ pub fn run(args: RenderArgs) -> Result<()> {
         "wrote {written} frames ({width}x{height}) to {}",
         args.output.display()
     );
-    Ok(())
+    Ok(written)
 }
 
 /// The output size: the poses' frame size, or scaled to `height`. Rounded to even sides,

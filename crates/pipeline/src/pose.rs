@@ -1,4 +1,6 @@
-//! `dancenow pose`: video, image or image folder -> OpenPose JSON per frame (+ preview).
+//! `pose`: video, image or image folder -> OpenPose JSON per frame (+ preview).
+
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use dancenow_media::{FrameSink, FrameSource};
@@ -8,20 +10,49 @@ use dancenow_pose::{Frame, Person};
 use image::imageops;
 use tracing::{info, warn};
 
-use crate::args::PoseArgs;
+use crate::progress::Progress;
+use crate::track::DetectOptions;
 
-/// What a run found, for the closing summary.
-#[derive(Default)]
-struct Summary {
-    frames: u64,
-    without_person: u64,
-    with_several_people: u64,
-    confidence_sum: f64,
-    /// Decoding, detection and writing, from the first frame to the last.
-    seconds: f64,
+#[derive(Debug, Clone)]
+pub struct PoseOptions {
+    pub input: PathBuf,
+    /// The folder of OpenPose JSON to write.
+    pub output: PathBuf,
+    /// A video (or PNG folder) of the frames with their stick figures drawn over them.
+    pub preview: Option<PathBuf>,
+    pub detect: DetectOptions,
 }
 
-impl Summary {
+/// What a run found.
+#[derive(Debug, Clone, Default)]
+pub struct PoseSummary {
+    pub frames: u64,
+    pub without_person: u64,
+    pub with_several_people: u64,
+    confidence_sum: f64,
+    /// Decoding, detection and writing, from the first frame to the last.
+    pub seconds: f64,
+}
+
+impl PoseSummary {
+    pub fn with_person(&self) -> u64 {
+        self.frames - self.without_person
+    }
+
+    /// Mean confidence of the seen body points, over the frames with a person.
+    pub fn mean_confidence(&self) -> f64 {
+        let with_person = self.with_person();
+        if with_person > 0 {
+            self.confidence_sum / with_person as f64
+        } else {
+            0.0
+        }
+    }
+
+    pub fn fps(&self) -> f64 {
+        self.frames as f64 / self.seconds.max(1e-9)
+    }
+
     fn add(&mut self, person: Option<&Person>, detected_people: Option<usize>) {
         self.frames += 1;
         if detected_people.is_some_and(|n| n > 1) {
@@ -42,11 +73,12 @@ impl Summary {
     }
 }
 
-pub fn run(args: PoseArgs) -> Result<()> {
-    super::require_exists(&args.input, "input")?;
+pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary> {
+    let args = options;
+    crate::require_exists(&args.input, "input")?;
     let mut source = FrameSource::open(&args.input, args.detect.fps)?;
     let info = source.info();
-    let mut tracker = super::track::tracker(&args.detect)?;
+    let mut tracker = crate::track::tracker(&args.detect)?;
 
     let name = args
         .input
@@ -75,9 +107,9 @@ pub fn run(args: PoseArgs) -> Result<()> {
         .transpose()?;
     let figure = StickFigure::for_height(info.height);
 
-    let mut summary = Summary::default();
+    let mut summary = PoseSummary::default();
     let start = std::time::Instant::now();
-    let bar = crate::progress::bar(info.frame_count, "detecting poses", "frames");
+    let bar = progress.phase("detecting poses", "frames", info.frame_count);
     let frames = source.by_ref().enumerate().map(|(index, image)| {
         image.with_context(|| format!("reading frame {index} of {}", args.input.display()))
     });
@@ -95,48 +127,23 @@ pub fn run(args: PoseArgs) -> Result<()> {
             sink.write(&image)
                 .with_context(|| format!("writing frame {index} of the preview"))?;
         }
-        bar.inc(1);
+        bar.inc();
         Ok(())
     })?;
-    bar.finish_and_clear();
+    drop(bar);
     summary.seconds = start.elapsed().as_secs_f64();
     if let (Some(sink), Some(path)) = (preview, &args.preview) {
         sink.finish()
             .with_context(|| format!("finishing {}", path.display()))?;
         info!("preview written to {}", path.display());
     }
-    report(&summary, &args.output);
-    Ok(())
-}
-
-fn report(s: &Summary, output: &std::path::Path) {
-    let with_person = s.frames - s.without_person;
-    let mean_confidence = if with_person > 0 {
-        s.confidence_sum / with_person as f64
-    } else {
-        0.0
-    };
     info!(
         "wrote {} frames of OpenPose JSON to {}",
-        s.frames,
-        output.display()
+        summary.frames,
+        args.output.display()
     );
-    println!("frames:               {}", s.frames);
-    println!("frames with a person: {with_person}");
-    println!("frames with nobody:   {}", s.without_person);
-    println!("mean body confidence: {mean_confidence:.3}");
-    println!(
-        "time:                 {:.2} s ({:.1} fps)",
-        s.seconds,
-        s.frames as f64 / s.seconds.max(1e-9)
-    );
-    if s.with_several_people > 0 {
-        println!(
-            "frames with several people: {} (one person is followed: the largest at the start)",
-            s.with_several_people
-        );
-    }
-    if s.without_person == s.frames {
+    if summary.without_person == summary.frames {
         warn!("no person was found in any frame");
     }
+    Ok(summary)
 }

@@ -1,4 +1,6 @@
-//! `dancenow prepare`: a target person's video -> a training dataset folder.
+//! `prepare`: a target person's video -> a training dataset folder.
+
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use dancenow_gan::dataset::{DatasetInfo, FrameEntry, Split};
@@ -11,19 +13,48 @@ use dancenow_pose::render::StickFigure;
 use dancenow_pose::{CropWindow, FaceBox, Frame, Person};
 use tracing::info;
 
-use super::track::Track;
-use crate::args::PrepareArgs;
+use crate::progress::Progress;
+use crate::track::{DetectOptions, Track};
 
-pub fn run(args: PrepareArgs) -> Result<()> {
-    super::require_exists(&args.input, "input")?;
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// The target person's video (or image folder).
+    pub input: PathBuf,
+    /// The dataset folder to write.
+    pub output: PathBuf,
+    /// The target's poses as OpenPose JSON, instead of detecting them.
+    pub poses: Option<PathBuf>,
+    /// The size of the dataset's images (width, height).
+    pub size: (u32, u32),
+    /// The fraction of frames, at the end of the video, held out for evaluation.
+    pub val_fraction: f64,
+    pub detect: DetectOptions,
+}
+
+/// What `prepare` wrote.
+#[derive(Debug, Clone)]
+pub struct PrepareSummary {
+    pub frames_in_video: usize,
+    pub training_frames: usize,
+    pub held_out_frames: usize,
+    pub skipped_without_person: usize,
+    pub skipped_several_people: usize,
+    pub frames_with_face: usize,
+    pub crop: CropWindow,
+    pub size: (u32, u32),
+}
+
+pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareSummary> {
+    let args = options;
+    crate::require_exists(&args.input, "input")?;
     if !(0.0..1.0).contains(&args.val_fraction) {
         bail!(
             "--val-fraction must be in [0, 1), got {}",
             args.val_fraction
         );
     }
-    let track = Track::of(&args.input, args.poses.as_deref(), &args.detect)?;
-    let (width, height) = (args.size.width, args.size.height);
+    let track = Track::of(&args.input, args.poses.as_deref(), &args.detect, progress)?;
+    let (width, height) = args.size;
 
     // Training frames show exactly one person.
     let kept: Vec<Option<Person>> = track
@@ -75,10 +106,10 @@ pub fn run(args: PrepareArgs) -> Result<()> {
     )?;
     let mut frames = Vec::with_capacity(indices.len());
     let mut source = FrameSource::open(&args.input, args.detect.fps)?;
-    let bar = crate::progress::bar(Some(mapped.len() as u64), "writing the dataset", "frames");
+    let bar = progress.phase("writing the dataset", "frames", Some(mapped.len() as u64));
     for (index, image) in source.by_ref().enumerate() {
         let image = image.with_context(|| format!("reading frame {index}"))?;
-        bar.inc(1);
+        bar.inc();
         let Some(Some(person)) = mapped.get(index) else {
             continue;
         };
@@ -102,7 +133,7 @@ pub fn run(args: PrepareArgs) -> Result<()> {
             face: FaceBox::of(person, width, height),
         });
     }
-    bar.finish_and_clear();
+    drop(bar);
     if frames.len() != indices.len() {
         bail!(
             "{} ended after {} frames, but its poses cover {}",
@@ -133,29 +164,15 @@ pub fn run(args: PrepareArgs) -> Result<()> {
         skipped_without_person,
         skipped_several_people,
     })?;
-    let info = &dataset.info;
     info!("dataset written to {}", args.output.display());
-    println!("frames in the video:     {}", track.people.len());
-    println!(
-        "training frames:         {}",
-        dataset.split(Split::Train).len()
-    );
-    println!(
-        "validation frames:       {} (the last ones)",
-        dataset.split(Split::Val).len()
-    );
-    println!(
-        "skipped, nobody:         {}",
-        info.skipped_without_person.len()
-    );
-    println!(
-        "skipped, several people: {}",
-        info.skipped_several_people.len()
-    );
-    println!("frames with a face box:  {with_face}");
-    println!(
-        "crop:                    {:.0}x{:.0} at ({:.0}, {:.0}) -> {width}x{height}",
-        crop.width, crop.height, crop.x, crop.y
-    );
-    Ok(())
+    Ok(PrepareSummary {
+        frames_in_video: track.people.len(),
+        training_frames: dataset.split(Split::Train).len(),
+        held_out_frames: dataset.split(Split::Val).len(),
+        skipped_without_person: dataset.info.skipped_without_person.len(),
+        skipped_several_people: dataset.info.skipped_several_people.len(),
+        frames_with_face: with_face,
+        crop,
+        size: (width, height),
+    })
 }
