@@ -3,6 +3,7 @@
 //! folder, the trainer with its checkpoints, and inference.
 
 pub mod checkpoint;
+pub mod composite;
 pub mod config;
 pub mod dataset;
 pub mod face;
