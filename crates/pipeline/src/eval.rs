@@ -259,3 +259,29 @@ fn face_crop(image: &RgbImage, face: FaceBox) -> RgbImage {
     let crop = imageops::crop_imm(image, face.x, face.y, face.size, face.size).to_image();
     imageops::resize(&crop, FACE_SIDE, FACE_SIDE, imageops::FilterType::Triangle)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dancenow_pose::{body, Keypoint};
+
+    fn nose_at(x: f32) -> Option<Person> {
+        let mut person = Person::default();
+        person.body[body::NOSE] = Keypoint::new(x, 50.0, 0.9);
+        Some(person)
+    }
+
+    /// A long run where the detector found the person in 3 frames (one acceleration,
+    /// 10 px) and a short run seen throughout (two accelerations of 0): the mean is over
+    /// the three accelerations measured, 10/3, not weighted by the runs' lengths (8).
+    #[test]
+    fn jitter_weighs_each_measured_acceleration_alike() {
+        let mut track = vec![nose_at(0.0), nose_at(0.0), nose_at(10.0)];
+        track.extend(std::iter::repeat_n(None, 7));
+        track.extend((0..4).map(|_| nose_at(0.0)));
+        let runs = [0..10, 10..14];
+        let jitter = jitter_of_runs(&runs, &track, Part::Body).unwrap();
+        assert!((jitter - 10.0 / 3.0).abs() < 1e-9, "{jitter}");
+        assert_eq!(jitter_of_runs(&runs[..0], &track, Part::Body), None);
+    }
+}
