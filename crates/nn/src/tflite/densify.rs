@@ -22,10 +22,11 @@ pub fn densify<T: Copy>(
     if sparsity.traversal_order.len() != levels
         || levels < rank
         || sparsity.block_map.len() != levels - rank
+        || sparsity.traversal_order.iter().any(|&d| d >= levels)
     {
         return Err(bad(format!(
-            "{levels} storage levels, {} traversal entries and {} block dimensions for a rank-{rank} tensor",
-            sparsity.traversal_order.len(),
+            "{levels} storage levels, traversal order {:?} and {} block dimensions for a rank-{rank} tensor",
+            sparsity.traversal_order,
             sparsity.block_map.len()
         )));
     }
@@ -48,7 +49,10 @@ pub fn densify<T: Copy>(
         }
         block_size[dim] = level_size(level);
     }
-    let total: usize = shape.iter().product();
+    let total = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| bad(format!("shape {shape:?} overflows")))?;
     let mut dense = vec![zero; total];
     let mut state = Walk {
         sparsity,
@@ -102,7 +106,11 @@ impl<T: Copy> Walk<'_, T> {
             DimStorage::Dense { size } => {
                 for i in 0..*size {
                     self.indices[level] = i;
-                    self.visit(level + 1, parent * size + i)?;
+                    let child = parent
+                        .checked_mul(*size)
+                        .and_then(|p| p.checked_add(i))
+                        .ok_or_else(|| bad(format!("dense level {level} overflows")))?;
+                    self.visit(level + 1, child)?;
                 }
             }
             DimStorage::Sparse { segments, indices } => {
@@ -110,9 +118,10 @@ impl<T: Copy> Walk<'_, T> {
                     *segments
                         .get(parent)
                         .ok_or_else(|| bad(format!("segment {parent} missing")))?,
-                    *segments
-                        .get(parent + 1)
-                        .ok_or_else(|| bad(format!("segment {} missing", parent + 1)))?,
+                    *parent
+                        .checked_add(1)
+                        .and_then(|next| segments.get(next))
+                        .ok_or_else(|| bad(format!("segment {parent} has no end")))?,
                 );
                 for j in start..end {
                     self.indices[level] = *indices
@@ -126,22 +135,24 @@ impl<T: Copy> Walk<'_, T> {
     }
 
     /// The row-major offset of the current per-level indices, or `None` when out of bounds.
+    /// `densify` checked that every traversed dimension is an original or a block one.
     fn position(&self) -> Option<usize> {
         let mut coords = vec![0usize; self.rank];
         for (level, &dim) in self.sparsity.traversal_order.iter().enumerate() {
-            let index = self.indices[level];
-            if dim < self.rank {
-                coords[dim] += index * self.block_size[dim];
-            } else {
-                coords[self.sparsity.block_map[dim - self.rank]] += index;
-            }
+            let index = *self.indices.get(level)?;
+            let (target, step) = match dim.checked_sub(self.rank) {
+                None => (dim, *self.block_size.get(dim)?),
+                Some(block) => (*self.sparsity.block_map.get(block)?, 1),
+            };
+            let coord = coords.get_mut(target)?;
+            *coord = coord.checked_add(index.checked_mul(step)?)?;
         }
-        let mut offset = 0;
+        let mut offset = 0usize;
         for (coord, &size) in coords.iter().zip(self.shape) {
             if *coord >= size {
                 return None;
             }
-            offset = offset * size + coord;
+            offset = offset.checked_mul(size)?.checked_add(*coord)?;
         }
         Some(offset)
     }
@@ -186,6 +197,41 @@ mod tests {
         };
         let dense = densify(&sparsity, &[2, 4], &[1, 2, 3, 4], 0).unwrap();
         assert_eq!(dense, [0, 0, 1, 2, 3, 4, 0, 0]);
+    }
+
+    /// Metadata read from a file that indexes past its own tables is an error, not an
+    /// index panic: a traversal entry beyond the levels, a sparse level as a block's size.
+    #[test]
+    fn out_of_range_metadata_is_an_error_not_a_panic() {
+        let dims = || {
+            vec![
+                DimStorage::Dense { size: 2 },
+                DimStorage::Sparse {
+                    segments: vec![0, 1, 2],
+                    indices: vec![1, 0],
+                },
+                DimStorage::Dense { size: 2 },
+            ]
+        };
+        let beyond_levels = Sparsity {
+            traversal_order: vec![0, 2, 7],
+            block_map: vec![1],
+            dims: dims(),
+        };
+        assert!(densify(&beyond_levels, &[2, 4], &[1, 2, 3, 4], 0).is_err());
+        // The block dimension traversed at a sparse level: an unbounded block size.
+        let sparse_block = Sparsity {
+            traversal_order: vec![0, 2, 1],
+            block_map: vec![1],
+            dims: dims(),
+        };
+        assert!(densify(&sparse_block, &[2, 4], &[1, 2, 3, 4], 0).is_err());
+        let huge = Sparsity {
+            traversal_order: vec![0, 1],
+            block_map: vec![],
+            dims: vec![DimStorage::Dense { size: 2 }, DimStorage::Dense { size: 2 }],
+        };
+        assert!(densify(&huge, &[usize::MAX, 3], &[1, 2, 3, 4], 0).is_err());
     }
 
     #[test]

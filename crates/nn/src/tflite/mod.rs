@@ -28,26 +28,56 @@ pub use kernels::{
 };
 pub use model::TfliteModel;
 
-/// What went wrong loading or running a TFLite model.
+/// What went wrong loading or running a TFLite model, by who is at fault: the file
+/// ([`Malformed`](Self::Malformed), [`NotTflite`](Self::NotTflite)), this reader
+/// ([`Unsupported`](Self::Unsupported)), the caller ([`Input`](Self::Input)) or the
+/// engine at run time ([`Torch`](Self::Torch)). [`File`](Self::File) and
+/// [`Operator`](Self::Operator) say where, around one of those.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TfliteError {
     /// Any of the errors below, in a named model file.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     File {
         path: PathBuf,
         source: Box<TfliteError>,
     },
-    #[error("cannot read the file: {0}")]
+    /// Any of the errors below, in one operator of a model.
+    #[error("{model} operator {index} ({op})")]
+    Operator {
+        model: String,
+        /// The operator's position in the model's first subgraph, from 0.
+        index: usize,
+        /// TFLite's name for it, e.g. `CONV_2D`.
+        op: &'static str,
+        source: Box<TfliteError>,
+    },
+    #[error("cannot read the file")]
     Io(#[from] std::io::Error),
     #[error("not a TFLite model: {0}")]
     NotTflite(String),
+    /// The file contradicts itself or the schema: a bad FlatBuffer offset, a buffer out
+    /// of range, an operator without its operands, an axis the tensor does not have.
     #[error("truncated or malformed model: {0}")]
     Malformed(String),
+    /// A valid model that uses what this reader does not implement.
     #[error("unsupported by dancenow's TFLite reader: {0}")]
     Unsupported(String),
     #[error("wrong input: {0}")]
     Input(String),
-    #[error("libtorch failed: {0}")]
+    /// libtorch failed while loading or running the model: out of memory, or an
+    /// operation it rejects (shapes that do not broadcast, say).
+    #[error("libtorch failed")]
     Torch(#[from] tch::TchError),
+}
+
+impl TfliteError {
+    /// The error inside the [`File`](Self::File) and [`Operator`](Self::Operator)
+    /// wrappers: what went wrong rather than where.
+    pub fn cause(&self) -> &TfliteError {
+        match self {
+            Self::File { source, .. } | Self::Operator { source, .. } => source.cause(),
+            other => other,
+        }
+    }
 }

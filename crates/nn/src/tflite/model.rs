@@ -73,62 +73,17 @@ impl TfliteModel {
     }
 
     pub fn from_bytes(bytes: &[u8], name: &str, device: Device) -> Result<Self> {
-        let def = schema::parse(bytes)?;
+        let def = schema::parse(bytes, name)?;
         let mut constants: Vec<Option<Tensor>> = def
             .tensors
             .iter()
             .map(|t| constant(t, device))
             .collect::<Result<_>>()?;
         let mut steps = Vec::with_capacity(def.operators.len());
-        for op in &def.operators {
-            let all_constant = op.inputs.iter().flatten().all(|&i| constants[i].is_some());
-            match &op.op {
-                // Weight expansion happens here, once.
-                Op::Dequantize if all_constant => {
-                    let input = op.inputs[0]
-                        .and_then(|i| constants[i].as_ref())
-                        .map(|t| t.to_kind(Kind::Float));
-                    constants[op.outputs[0]] = input;
-                    steps.push(None);
-                }
-                Op::Densify => {
-                    let source = op.inputs[0]
-                        .ok_or_else(|| TfliteError::Malformed("DENSIFY without input".into()))?;
-                    constants[op.outputs[0]] = Some(densified(&def.tensors[source], device)?);
-                    steps.push(None);
-                }
-                Op::Conv2d { depthwise, .. } => {
-                    let weight = constant_operand(op, &constants, 1).ok_or_else(|| {
-                        TfliteError::Unsupported(format!(
-                            "{:?} with a weight computed at run time",
-                            op.op
-                        ))
-                    })?;
-                    let cpu = if device == Device::Cpu {
-                        cpu_conv(&def, op, weight, &constants)?
-                    } else {
-                        None
-                    };
-                    let weight = if *depthwise {
-                        // [1, KH, KW, C*M] -> [C*M, 1, KH, KW]
-                        weight.permute([3, 0, 1, 2])
-                    } else {
-                        // [O, KH, KW, I] -> [O, I, KH, KW]
-                        weight.permute([0, 3, 1, 2])
-                    }
-                    .contiguous();
-                    steps.push(Some(Prepared::Conv {
-                        weight,
-                        padded: None,
-                        cpu,
-                    }));
-                }
-                Op::FullyConnected { .. } if device == Device::Cpu => {
-                    let dense = cpu_dense(op, &constants)?;
-                    steps.push(Some(dense.map_or(Prepared::Plain, Prepared::Dense)));
-                }
-                _ => steps.push(Some(Prepared::Plain)),
-            }
+        for (n, op) in def.operators.iter().enumerate() {
+            let step = prepare(&def, op, &mut constants, device)
+                .map_err(|source| in_operator(name, n, op, source))?;
+            steps.push(step);
         }
         fold_pads(&def, &constants, &mut steps);
         Ok(Self {
@@ -210,7 +165,10 @@ impl TfliteModel {
             .collect()
     }
 
-    /// Runs the model on float32 inputs shaped as [`Self::input_shapes`] says.
+    /// Runs the model on float32 inputs shaped as [`Self::input_shapes`] says. An
+    /// operator's failure is a [`TfliteError::Operator`] around what went wrong: the file
+    /// ([`TfliteError::Malformed`]), this reader ([`TfliteError::Unsupported`]) or
+    /// libtorch ([`TfliteError::Torch`]).
     pub fn forward(&self, inputs: &[Tensor]) -> Result<Vec<Tensor>> {
         if inputs.len() != self.def.inputs.len() {
             return Err(TfliteError::Input(format!(
@@ -239,10 +197,12 @@ impl TfliteModel {
             }
             for (n, (op, prepared)) in self.def.operators.iter().zip(&self.steps).enumerate() {
                 let Some(prepared) = prepared else { continue };
-                let output = self.run(op, prepared, &values).map_err(|e| {
-                    TfliteError::Malformed(format!("{} operator {n} ({:?}): {e}", self.name, op.op))
-                })?;
-                values[op.outputs[0]] = Some(output);
+                let output = op
+                    .output()
+                    .and_then(|output| Ok((output, self.run(op, prepared, &values)?)));
+                let (output, value) =
+                    output.map_err(|source| in_operator(&self.name, n, op, source))?;
+                values[output] = Some(value);
             }
             self.def
                 .outputs
@@ -270,12 +230,7 @@ impl TfliteModel {
         values: &[Option<Value>],
     ) -> Result<Value> {
         let input = |k: usize| -> Result<Value> {
-            let index = op
-                .inputs
-                .get(k)
-                .copied()
-                .flatten()
-                .ok_or_else(|| TfliteError::Malformed(format!("missing input {k}")))?;
+            let index = op.input(k)?;
             if let Some(v) = &values[index] {
                 return Ok(Value {
                     tensor: v.tensor.shallow_clone(),
@@ -296,9 +251,11 @@ impl TfliteModel {
             let t = optional_constant(k).ok_or_else(|| {
                 TfliteError::Unsupported(format!("input {k} computed at run time"))
             })?;
-            Ok(Vec::<i64>::try_from(t.to_kind(Kind::Int64).flatten(0, -1))?)
+            Ok(Vec::<i64>::try_from(
+                t.f_to_kind(Kind::Int64)?.f_flatten(0, -1)?,
+            )?)
         };
-        let output_shape = &self.def.tensors[op.outputs[0]].shape;
+        let output_shape = &self.def.tensors[op.output()?].shape;
         Ok(match (&op.op, prepared) {
             (
                 Op::Conv2d {
@@ -377,20 +334,28 @@ impl TfliteModel {
             }
             (Op::Add { activation }, _) => {
                 let (a, b) = (input(0)?, input(1)?);
-                ops::clamp_of(*activation)
-                    .and_then(|clamp| ops::add_cpu(&a, &b, clamp))
-                    .unwrap_or_else(|| ops::binary(&a, &b, |a, b| a + b, *activation))
+                let on_cpu = match ops::clamp_of(*activation) {
+                    Some(clamp) => ops::add_cpu(&a, &b, clamp)?,
+                    None => None,
+                };
+                match on_cpu {
+                    Some(y) => y,
+                    None => ops::binary(&a, &b, Tensor::f_add, *activation)?,
+                }
             }
             (Op::Mul { activation }, _) => {
-                ops::binary(&input(0)?, &input(1)?, |a, b| a * b, *activation)
+                ops::binary(&input(0)?, &input(1)?, Tensor::f_mul, *activation)?
             }
             (Op::Prelu, _) => {
                 let (x, alpha) = (input(0)?, input(1)?);
-                ops::prelu_cpu(&x, &alpha).unwrap_or_else(|| ops::prelu(&x, &alpha))
+                match ops::prelu_cpu(&x, &alpha)? {
+                    Some(y) => y,
+                    None => ops::prelu(&x, &alpha)?,
+                }
             }
             (Op::Pad, _) => {
                 let (x, paddings) = (input(0)?, ints(1)?);
-                match ops::pad_cpu(&x, &paddings) {
+                match ops::pad_cpu(&x, &paddings)? {
                     Some(y) => y,
                     None => ops::pad(&x, &paddings)?,
                 }
@@ -412,9 +377,9 @@ impl TfliteModel {
                 ops::concat(&parts.iter().collect::<Vec<_>>(), *axis as i64, *activation)?
             }
             (Op::DepthToSpace { block_size }, _) => ops::depth_to_space(&input(0)?, *block_size)?,
-            (Op::Logistic, _) => map(&input(0)?, Tensor::sigmoid),
-            (Op::Relu, _) => map(&input(0)?, Tensor::relu),
-            (Op::Relu6, _) => map(&input(0)?, |t| t.clamp(0.0, 6.0)),
+            (Op::Logistic, _) => map(&input(0)?, Tensor::f_sigmoid)?,
+            (Op::Relu, _) => map(&input(0)?, Tensor::f_relu)?,
+            (Op::Relu6, _) => map(&input(0)?, |t| t.f_clamp(0.0, 6.0))?,
             (
                 Op::ResizeBilinear {
                     align_corners,
@@ -423,15 +388,16 @@ impl TfliteModel {
                 _,
             ) => {
                 let size = ints(1)?;
-                let size = <[i64; 2]>::try_from(size)
-                    .map_err(|s| TfliteError::Malformed(format!("resize size {s:?}")))?;
+                let size = <[i64; 2]>::try_from(size).map_err(|s| {
+                    TfliteError::Malformed(format!("RESIZE_BILINEAR to {s:?}, not [height, width]"))
+                })?;
                 ops::resize_bilinear(&input(0)?, size, *align_corners, *half_pixel_centers)?
             }
             (Op::FullyConnected { activation, .. }, prepared) => {
                 let x = input(0)?;
                 let on_cpu = match (prepared, ops::clamp_of(*activation)) {
                     (Prepared::Dense(weights), Some(clamp)) => {
-                        ops::fully_connected_cpu(&x, weights, output_shape, clamp)
+                        ops::fully_connected_cpu(&x, weights, output_shape, clamp)?
                     }
                     _ => None,
                 };
@@ -448,7 +414,7 @@ impl TfliteModel {
             }
             (Op::Mean { keep_dims }, _) => {
                 let (x, axes) = (input(0)?, ints(1)?);
-                match ops::spatial_mean_cpu(&x, &axes, *keep_dims) {
+                match ops::spatial_mean_cpu(&x, &axes, *keep_dims)? {
                     Some(y) => y,
                     None => ops::mean(&x, &axes, *keep_dims)?,
                 }
@@ -467,9 +433,94 @@ impl TfliteModel {
                 &ints(3)?,
                 [*begin_mask, *end_mask, *shrink_axis_mask],
             )?,
-            (Op::Dequantize, _) => map(&input(0)?, |t| t.to_kind(Kind::Float)),
-            (op, _) => return Err(TfliteError::Unsupported(format!("{op:?} at run time"))),
+            (Op::Dequantize, _) => map(&input(0)?, |t| t.f_to_kind(Kind::Float))?,
+            (op, _) => {
+                return Err(TfliteError::Unsupported(format!(
+                    "{} at run time",
+                    op.name()
+                )))
+            }
         })
+    }
+}
+
+/// `source`, which happened in operator `index` of model `model`, said so.
+fn in_operator(
+    model: &str,
+    index: usize,
+    op: &schema::OperatorDef,
+    source: TfliteError,
+) -> TfliteError {
+    TfliteError::Operator {
+        model: model.to_string(),
+        index,
+        op: op.op.name(),
+        source: Box::new(source),
+    }
+}
+
+/// What an operator needs before the model runs: its weights in libtorch's or the CPU
+/// kernels' layout, or, for weight expansion (DEQUANTIZE of constants, DENSIFY), its
+/// output computed once and kept as a constant (`None`: no step at run time).
+fn prepare(
+    def: &ModelDef,
+    op: &schema::OperatorDef,
+    constants: &mut [Option<Tensor>],
+    device: Device,
+) -> Result<Option<Prepared>> {
+    let all_constant = op.inputs.iter().flatten().all(|&i| constants[i].is_some());
+    match &op.op {
+        Op::Dequantize if all_constant => {
+            let input = constants[op.input(0)?]
+                .as_ref()
+                .map(|t| t.f_to_kind(Kind::Float))
+                .transpose()?;
+            constants[op.output()?] = input;
+            Ok(None)
+        }
+        Op::Densify => {
+            let source = &def.tensors[op.input(0)?];
+            constants[op.output()?] = Some(densified(source, device)?);
+            Ok(None)
+        }
+        Op::Conv2d { depthwise, .. } => {
+            let weight = constant_operand(op, constants, 1).ok_or_else(|| {
+                TfliteError::Unsupported(format!(
+                    "{} with a weight computed at run time",
+                    op.op.name()
+                ))
+            })?;
+            if weight.dim() != 4 {
+                return Err(TfliteError::Malformed(format!(
+                    "{} weight of shape {:?}, not 4-D",
+                    op.op.name(),
+                    weight.size()
+                )));
+            }
+            let cpu = if device == Device::Cpu {
+                cpu_conv(def, op, weight, constants)?
+            } else {
+                None
+            };
+            let weight = if *depthwise {
+                // [1, KH, KW, C*M] -> [C*M, 1, KH, KW]
+                weight.f_permute([3, 0, 1, 2])?
+            } else {
+                // [O, KH, KW, I] -> [O, I, KH, KW]
+                weight.f_permute([0, 3, 1, 2])?
+            }
+            .f_contiguous()?;
+            Ok(Some(Prepared::Conv {
+                weight,
+                padded: None,
+                cpu,
+            }))
+        }
+        Op::FullyConnected { .. } if device == Device::Cpu => {
+            let dense = cpu_dense(op, constants)?;
+            Ok(Some(dense.map_or(Prepared::Plain, Prepared::Dense)))
+        }
+        _ => Ok(Some(Prepared::Plain)),
     }
 }
 
@@ -551,6 +602,10 @@ fn cpu_conv(
     let &[o, kh, kw, i] = weight.size().as_slice() else {
         return Ok(None);
     };
+    if [o, kh, kw, i].contains(&0) {
+        // Nothing for a kernel to do; libtorch reports what is wrong with it.
+        return Ok(None);
+    }
     let input_channels = op
         .inputs
         .first()
@@ -641,11 +696,14 @@ fn kernel_bias(
     }
 }
 
-fn map(x: &Value, f: impl Fn(&Tensor) -> Tensor) -> Value {
-    Value {
-        tensor: f(&x.tensor),
+fn map(
+    x: &Value,
+    f: impl Fn(&Tensor) -> std::result::Result<Tensor, tch::TchError>,
+) -> Result<Value> {
+    Ok(Value {
+        tensor: f(&x.tensor)?,
         nchw: x.nchw,
-    }
+    })
 }
 
 fn kind(dtype: DType) -> Kind {
@@ -659,6 +717,18 @@ fn kind(dtype: DType) -> Kind {
     }
 }
 
+/// The bytes of a constant tensor, or `None` when its shape has a negative dimension or
+/// overflows.
+fn byte_size(t: &TensorDef) -> Option<usize> {
+    t.shape.iter().try_fold(t.dtype.size(), |bytes, &d| {
+        bytes.checked_mul(usize::try_from(d).ok()?)
+    })
+}
+
+/// The largest constant a model may expand a sparse weight into: 2 GiB, the FlatBuffer
+/// size limit that TFLite keeps its dense weights within.
+const MAX_DENSE_BYTES: usize = 1 << 31;
+
 /// A tensor's constant data as a tch tensor in its stored type, or `None` if it has none
 /// (or is sparse, which DENSIFY expands).
 fn constant(t: &TensorDef, device: Device) -> Result<Option<Tensor>> {
@@ -666,8 +736,7 @@ fn constant(t: &TensorDef, device: Device) -> Result<Option<Tensor>> {
     if t.sparsity.is_some() {
         return Ok(None);
     }
-    let count: i64 = t.shape.iter().product();
-    if count < 0 || data.len() != count as usize * t.dtype.size() {
+    if byte_size(t) != Some(data.len()) {
         return Err(TfliteError::Malformed(format!(
             "tensor {:?} of shape {:?} holds {} bytes",
             t.name,
@@ -676,7 +745,7 @@ fn constant(t: &TensorDef, device: Device) -> Result<Option<Tensor>> {
         )));
     }
     let tensor = Tensor::f_from_data_size(data, &t.shape, kind(t.dtype))?;
-    Ok(Some(tensor.to_device(device)))
+    Ok(Some(tensor.f_to_device(device)?))
 }
 
 fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
@@ -686,11 +755,17 @@ fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
             t.name
         )));
     };
-    let shape: Vec<usize> = t.shape.iter().map(|&d| d.max(0) as usize).collect();
+    if byte_size(t).is_none_or(|bytes| bytes > MAX_DENSE_BYTES) {
+        return Err(TfliteError::Malformed(format!(
+            "sparse tensor {:?} of shape {:?}: more than {MAX_DENSE_BYTES} bytes dense",
+            t.name, t.shape
+        )));
+    }
+    let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
     let size = t.dtype.size();
     let values: Vec<&[u8]> = data.chunks_exact(size).collect();
     let zero = vec![0u8; size];
     let dense = densify(sparsity, &shape, &values, zero.as_slice())?;
     let bytes: Vec<u8> = dense.concat();
-    Ok(Tensor::f_from_data_size(&bytes, &t.shape, kind(t.dtype))?.to_device(device))
+    Ok(Tensor::f_from_data_size(&bytes, &t.shape, kind(t.dtype))?.f_to_device(device)?)
 }

@@ -1,7 +1,7 @@
 //! TFLite operators as tch calls. Values carry a flag saying whether a 4-D activation is
 //! stored NCHW (as convolutions leave it) or in TFLite's own layout.
 
-use tch::{Kind, Tensor};
+use tch::{Kind, TchError, Tensor};
 
 use super::kernels::{self, Clamp, DepthwiseFilter, Geometry, PackedWeights};
 use super::schema::{Activation, Padding};
@@ -52,27 +52,43 @@ impl Value {
 
     /// This value broadcast against an NCHW-stored activation: lower ranks are padded
     /// with leading ones (as NHWC broadcasting does), then moved to NCHW.
-    pub fn broadcast_nchw(&self) -> Tensor {
+    pub fn broadcast_nchw(&self) -> Result<Tensor> {
         if self.nchw {
-            return self.tensor.shallow_clone();
+            return Ok(self.tensor.shallow_clone());
         }
         let mut shape = self.tensor.size();
+        if shape.len() > 4 {
+            return Err(TfliteError::Unsupported(format!(
+                "broadcasting a rank-{} tensor against an image",
+                shape.len()
+            )));
+        }
         while shape.len() < 4 {
             shape.insert(0, 1);
         }
-        self.tensor.reshape(&shape).permute([0, 3, 1, 2])
+        Ok(self.tensor.f_reshape(&shape)?.f_permute([0, 3, 1, 2])?)
     }
 }
 
 /// A fused activation, in place: every caller passes a tensor it has just computed.
-pub fn activate(mut x: Tensor, activation: Activation) -> Tensor {
-    match activation {
+pub fn activate(mut x: Tensor, activation: Activation) -> Result<Tensor> {
+    Ok(match activation {
         Activation::None => x,
-        Activation::Relu => x.relu_(),
-        Activation::ReluN1To1 => x.clamp_(-1.0, 1.0),
-        Activation::Relu6 => x.clamp_(0.0, 6.0),
-        Activation::Tanh => x.tanh_(),
-    }
+        Activation::Relu => x.f_relu_()?,
+        Activation::ReluN1To1 => x.f_clamp_(-1.0, 1.0)?,
+        Activation::Relu6 => x.f_clamp_(0.0, 6.0)?,
+        Activation::Tanh => x.f_tanh_()?,
+    })
+}
+
+/// `axis` of a rank-`rank` tensor, counted from the end when negative, or an error
+/// naming the operator: the axis comes from the file.
+fn axis_in(op: &str, axis: i64, rank: i64) -> Result<usize> {
+    let resolved = if axis < 0 { axis + rank } else { axis };
+    usize::try_from(resolved)
+        .ok()
+        .filter(|&a| (a as i64) < rank)
+        .ok_or_else(|| TfliteError::Malformed(format!("{op} axis {axis} of a rank-{rank} tensor")))
 }
 
 /// TensorFlow's padding for one spatial dimension: (before, after).
@@ -91,14 +107,17 @@ fn pad_same(
     stride: [i64; 2],
     dilation: [i64; 2],
     fill: f64,
-) -> (Tensor, [i64; 2]) {
+) -> Result<(Tensor, [i64; 2])> {
     let size = x.size();
     let (top, bottom) = same_padding(size[2], kernel[0], stride[0], dilation[0]);
     let (left, right) = same_padding(size[3], kernel[1], stride[1], dilation[1]);
     if top == bottom && left == right && fill == 0.0 {
-        return (x, [top, left]);
+        return Ok((x, [top, left]));
     }
-    (x.pad([left, right, top, bottom], "constant", fill), [0, 0])
+    Ok((
+        x.f_pad([left, right, top, bottom], "constant", fill)?,
+        [0, 0],
+    ))
 }
 
 pub struct ConvSpec {
@@ -119,10 +138,15 @@ pub fn conv(
     activation: Activation,
 ) -> Result<Value> {
     let mut x = x.to_nchw()?;
-    let size = weight.size();
+    let &[_, _, kh, kw] = weight.size().as_slice() else {
+        return Err(TfliteError::Malformed(format!(
+            "a convolution weight of shape {:?}",
+            weight.size()
+        )));
+    };
     let mut padding = spec.extra_padding;
     if spec.padding == Padding::Same {
-        (x, padding) = pad_same(x, [size[2], size[3]], spec.stride, spec.dilation, 0.0);
+        (x, padding) = pad_same(x, [kh, kw], spec.stride, spec.dilation, 0.0)?;
     }
     let y = x.f_conv2d(
         weight,
@@ -132,7 +156,7 @@ pub fn conv(
         spec.dilation,
         spec.groups,
     )?;
-    Ok(Value::stored_nchw(activate(y, activation)))
+    Ok(Value::stored_nchw(activate(y, activation)?))
 }
 
 /// The clamp a fused activation amounts to, if it is one.
@@ -157,9 +181,9 @@ pub fn depthwise_cpu(
     let x = cpu_nhwc(x, filter.channels())?;
     let geometry = geometry(&x, filter.kernel, spec)?;
     let shape = output_shape(&geometry, filter.channels());
-    Ok(run_kernel([&x], &shape, |[input], output| {
+    run_kernel([&x], &shape, |[input], output| {
         kernels::depthwise(input, filter, &geometry, clamp, output)
-    }))
+    })
 }
 
 /// Where a convolution's windows lie in the NHWC input `x`, for the CPU kernels.
@@ -205,9 +229,9 @@ pub fn conv_cpu(
     let x = cpu_nhwc(x, channels)?;
     let geometry = geometry(&x, kernel, spec)?;
     let shape = output_shape(&geometry, weights.outputs());
-    Ok(run_kernel([&x], &shape, |[input], output| {
+    run_kernel([&x], &shape, |[input], output| {
         kernels::convolution(input, channels, kernel, &geometry, weights, clamp, output)
-    }))
+    })
 }
 
 /// The NHWC shape of a convolution's output with `channels` channels.
@@ -223,12 +247,17 @@ fn run_kernel<const N: usize>(
     inputs: [&Tensor; N],
     shape: &[usize],
     kernel: impl FnOnce([&[f32]; N], &mut [f32]),
-) -> Value {
+) -> Result<Value> {
     debug_assert!(inputs
         .iter()
         .all(|x| x.is_contiguous() && x.kind() == Kind::Float && x.device() == tch::Device::Cpu));
-    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-    let y = Tensor::empty(shape.as_slice(), (Kind::Float, tch::Device::Cpu));
+    let shape = shape
+        .iter()
+        .map(|&d| i64::try_from(d))
+        .collect::<std::result::Result<Vec<i64>, _>>()
+        .map_err(|_| TfliteError::Malformed(format!("an output of shape {shape:?}")))?;
+    // Allocation fails as an error, for an absurd shape read from the file.
+    let y = Tensor::f_empty(shape.as_slice(), (Kind::Float, tch::Device::Cpu))?;
     let slice_ptr = |t: &Tensor| match t.numel() {
         // An empty tensor may have no storage at all.
         0 => std::ptr::NonNull::<f32>::dangling().as_ptr(),
@@ -241,7 +270,7 @@ fn run_kernel<const N: usize>(
         let output = std::slice::from_raw_parts_mut(slice_ptr(&y), y.numel());
         kernel(inputs, output);
     }
-    Value::logical(y)
+    Ok(Value::logical(y))
 }
 
 /// `x` as a contiguous CPU float32 tensor in TFLite's layout, or `None` if it is not on
@@ -280,9 +309,9 @@ pub fn pointwise_cpu(x: &Value, weights: &PackedWeights, clamp: Clamp) -> Result
         size[2] as usize,
         weights.outputs(),
     ];
-    Ok(run_kernel([&x], &shape, |[input], output| {
+    run_kernel([&x], &shape, |[input], output| {
         kernels::pointwise(input, weights, clamp, output)
-    }))
+    })
 }
 
 pub fn max_pool(
@@ -295,29 +324,30 @@ pub fn max_pool(
     let mut x = x.to_nchw()?;
     if padding == Padding::Same {
         // Padded positions must never win the maximum.
-        (x, _) = pad_same(x, filter, stride, [1, 1], f64::NEG_INFINITY);
+        (x, _) = pad_same(x, filter, stride, [1, 1], f64::NEG_INFINITY)?;
     }
     let y = x.f_max_pool2d(filter, stride, [0, 0], [1, 1], false)?;
-    Ok(Value::stored_nchw(activate(y, activation)))
+    Ok(Value::stored_nchw(activate(y, activation)?))
 }
 
+/// A binary tensor operation of libtorch's, failing on shapes that do not broadcast.
+pub type BinaryOp = fn(&Tensor, &Tensor) -> std::result::Result<Tensor, TchError>;
+
 /// ADD and MUL, broadcasting as TFLite does.
-pub fn binary(
-    a: &Value,
-    b: &Value,
-    op: fn(&Tensor, &Tensor) -> Tensor,
-    activation: Activation,
-) -> Value {
+pub fn binary(a: &Value, b: &Value, op: BinaryOp, activation: Activation) -> Result<Value> {
     if a.nchw || b.nchw {
-        let y = op(&a.broadcast_nchw(), &b.broadcast_nchw());
-        Value::stored_nchw(activate(y, activation))
+        let y = op(&a.broadcast_nchw()?, &b.broadcast_nchw()?)?;
+        Ok(Value::stored_nchw(activate(y, activation)?))
     } else {
-        Value::logical(activate(op(&a.tensor, &b.tensor), activation))
+        Ok(Value::logical(activate(
+            op(&a.tensor, &b.tensor)?,
+            activation,
+        )?))
     }
 }
 
 /// PReLU: x for x > 0, alpha * x below.
-pub fn prelu(x: &Value, alpha: &Value) -> Value {
+pub fn prelu(x: &Value, alpha: &Value) -> Result<Value> {
     // One slope per channel (TFLite shape [1, ..., 1, C]): libtorch's own kernel, one pass
     // instead of five.
     let slopes = alpha.tensor.size();
@@ -329,24 +359,29 @@ pub fn prelu(x: &Value, alpha: &Value) -> Value {
         })
         && alpha.tensor.kind() == x.tensor.kind();
     if let (true, Ok(x)) = (per_channel, x.to_nchw()) {
-        let slopes = alpha.tensor.reshape([-1]);
-        return Value::stored_nchw(x.prelu(&slopes));
+        let slopes = alpha.tensor.f_reshape([-1])?;
+        return Ok(Value::stored_nchw(x.f_prelu(&slopes)?));
     }
     let (x_t, alpha_t) = if x.nchw {
-        (x.tensor.shallow_clone(), alpha.broadcast_nchw())
+        (x.tensor.shallow_clone(), alpha.broadcast_nchw()?)
     } else {
         (x.tensor.shallow_clone(), alpha.to_logical())
     };
-    let y = x_t.relu() - alpha_t * (-&x_t).relu();
-    Value {
-        tensor: y,
+    let negative = alpha_t.f_mul(&x_t.f_neg()?.f_relu()?)?;
+    Ok(Value {
+        tensor: x_t.f_relu()?.f_sub(&negative)?,
         nchw: x.nchw,
-    }
+    })
 }
 
 /// PAD with zeros; `paddings` is TFLite's [rank, 2] list in NHWC order.
 pub fn pad(x: &Value, paddings: &[i64]) -> Result<Value> {
-    let rank = paddings.len() / 2;
+    let rank = x.tensor.dim();
+    if paddings.len() != 2 * rank || paddings.iter().any(|&p| p < 0) {
+        return Err(TfliteError::Malformed(format!(
+            "PAD of a rank-{rank} tensor by {paddings:?}: one non-negative pair per dimension"
+        )));
+    }
     let pair = |d: usize| [paddings[2 * d], paddings[2 * d + 1]];
     // torch pads the last dimension first.
     let order: Vec<usize> = if x.nchw {
@@ -372,11 +407,18 @@ pub fn depth_to_space(x: &Value, block: i64) -> Result<Value> {
     let x = x.to_nchw()?;
     let [n, c, h, w] = <[i64; 4]>::try_from(x.size())
         .map_err(|_| TfliteError::Malformed("DEPTH_TO_SPACE needs 4-D".into()))?;
-    let out_c = c / (block * block);
+    // The block size was checked positive when the model was read.
+    let cells = block.saturating_mul(block);
+    if c % cells != 0 {
+        return Err(TfliteError::Malformed(format!(
+            "DEPTH_TO_SPACE of {c} channels by blocks of {block}x{block}"
+        )));
+    }
+    let out_c = c / cells;
     let y = x
-        .reshape([n, block, block, out_c, h, w])
-        .permute([0, 3, 4, 1, 5, 2])
-        .reshape([n, out_c, h * block, w * block]);
+        .f_reshape([n, block, block, out_c, h, w])?
+        .f_permute([0, 3, 4, 1, 5, 2])?
+        .f_reshape([n, out_c, h * block, w * block])?;
     Ok(Value::stored_nchw(y))
 }
 
@@ -388,31 +430,37 @@ pub fn resize_bilinear(
     half_pixel_centers: bool,
 ) -> Result<Value> {
     let x = x.to_nchw()?;
+    if size.iter().any(|&s| s < 1) {
+        return Err(TfliteError::Malformed(format!(
+            "RESIZE_BILINEAR to {size:?}"
+        )));
+    }
     let y = if align_corners || half_pixel_centers {
         // torch's align_corners=false is TF's half-pixel-centre convention.
         x.f_upsample_bilinear2d(size, align_corners, None, None)?
     } else {
         // TF's legacy convention: source = destination * (in / out), no half-pixel shift.
-        let h = legacy_axis(&x, 2, size[0]);
-        legacy_axis(&h, 3, size[1])
+        let h = legacy_axis(&x, 2, size[0])?;
+        legacy_axis(&h, 3, size[1])?
     };
     Ok(Value::stored_nchw(y))
 }
 
-fn legacy_axis(x: &Tensor, dim: i64, out: i64) -> Tensor {
-    let input = x.size()[dim as usize];
+/// One axis (2 or 3) of an NCHW tensor resized to `out` positions the legacy way.
+fn legacy_axis(x: &Tensor, dim: usize, out: i64) -> Result<Tensor> {
+    let input = x.size()[dim];
     let scale = input as f64 / out as f64;
     let device = x.device();
-    let src = Tensor::arange(out, (Kind::Float, device)) * scale;
-    let lo = src.floor().to_kind(Kind::Int64);
-    let hi = (&lo + 1).clamp_max(input - 1);
-    let frac = &src - lo.to_kind(Kind::Float);
+    let src = Tensor::f_arange(out, (Kind::Float, device))?.f_mul_scalar(scale)?;
+    let lo = src.f_floor()?.f_to_kind(Kind::Int64)?;
+    let hi = lo.f_add_scalar(1)?.f_clamp_max(input - 1)?;
+    let frac = src.f_sub(&lo.f_to_kind(Kind::Float)?)?;
     let mut shape = vec![1i64; 4];
-    shape[dim as usize] = out;
-    let frac = frac.reshape(&shape);
-    let a = x.index_select(dim, &lo);
-    let b = x.index_select(dim, &hi);
-    &a + (&b - &a) * frac
+    shape[dim] = out;
+    let frac = frac.f_reshape(&shape)?;
+    let a = x.f_index_select(dim as i64, &lo)?;
+    let b = x.f_index_select(dim as i64, &hi)?;
+    Ok(a.f_add(&b.f_sub(&a)?.f_mul(&frac)?)?)
 }
 
 /// FULLY_CONNECTED: `x @ weight^T + bias` over the last dimension of size K.
@@ -423,37 +471,39 @@ pub fn fully_connected(
     out_shape: &[i64],
     activation: Activation,
 ) -> Result<Value> {
-    let k = weight.size()[1];
-    let x = x.to_logical().contiguous().f_reshape([-1, k])?;
-    let mut y = x.f_matmul(&weight.tr())?;
+    let &[_, k] = weight.size().as_slice() else {
+        return Err(TfliteError::Malformed(format!(
+            "FULLY_CONNECTED weight of shape {:?}, not [outputs, inputs]",
+            weight.size()
+        )));
+    };
+    let x = x.to_logical().f_contiguous()?.f_reshape([-1, k])?;
+    let mut y = x.f_matmul(&weight.f_tr()?)?;
     if let Some(bias) = bias {
-        y += bias;
+        let _ = y.f_add_(bias)?;
     }
     let y = if out_shape.is_empty() {
         y
     } else {
         y.f_reshape(out_shape)?
     };
-    Ok(Value::logical(activate(y, activation)))
+    Ok(Value::logical(activate(y, activation)?))
 }
 
 /// MEAN over TFLite axes.
 pub fn mean(x: &Value, axes: &[i64], keep_dims: bool) -> Result<Value> {
     let rank = x.tensor.dim() as i64;
-    let axes: Vec<i64> = axes
+    let axes: Vec<usize> = axes
         .iter()
-        .map(|&a| if a < 0 { a + rank } else { a })
-        .collect();
-    let (t, dims) = if x.nchw && !keep_dims {
-        // Reduce in NHWC terms so the remaining dimensions keep TFLite's order.
-        (x.to_logical(), axes)
-    } else if x.nchw {
-        (
-            x.tensor.shallow_clone(),
-            axes.iter().map(|&a| [0, 2, 3, 1][a as usize]).collect(),
-        )
+        .map(|&a| axis_in("MEAN", a, rank))
+        .collect::<Result<_>>()?;
+    let (t, dims): (Tensor, Vec<i64>) = if x.nchw && keep_dims {
+        // A stored-NCHW value is 4-D: NHWC axis a is stored at [0, 2, 3, 1][a].
+        let stored = axes.iter().map(|&a| NHWC_TO_NCHW[a]).collect();
+        (x.tensor.shallow_clone(), stored)
     } else {
-        (x.tensor.shallow_clone(), axes)
+        // Reduce in NHWC terms so the remaining dimensions keep TFLite's order.
+        (x.to_logical(), axes.iter().map(|&a| a as i64).collect())
     };
     let y = t.f_mean_dim(dims.as_slice(), keep_dims, Kind::Float)?;
     Ok(Value {
@@ -462,20 +512,26 @@ pub fn mean(x: &Value, axes: &[i64], keep_dims: bool) -> Result<Value> {
     })
 }
 
+/// Where an NHWC axis of a 4-D activation lies when it is stored NCHW.
+const NHWC_TO_NCHW: [i64; 4] = [0, 2, 3, 1];
+
 /// CONCATENATION along a TFLite axis.
 pub fn concat(values: &[&Value], axis: i64, activation: Activation) -> Result<Value> {
-    let rank = values[0].tensor.dim() as i64;
-    let axis = if axis < 0 { axis + rank } else { axis };
+    let first = values
+        .first()
+        .ok_or_else(|| TfliteError::Malformed("CONCATENATION of nothing".into()))?;
+    let rank = first.tensor.dim() as i64;
+    let axis = axis_in("CONCATENATION", axis, rank)?;
     if rank == 4 && values.iter().all(|v| v.nchw) {
         let parts: Vec<Tensor> = values.iter().map(|v| v.tensor.shallow_clone()).collect();
-        let y = Tensor::f_cat(&parts, [0, 2, 3, 1][axis as usize])?;
-        return Ok(Value::stored_nchw(activate(y, activation)));
+        let y = Tensor::f_cat(&parts, NHWC_TO_NCHW[axis])?;
+        return Ok(Value::stored_nchw(activate(y, activation)?));
     }
     let parts: Vec<Tensor> = values.iter().map(|v| v.to_logical()).collect();
     Ok(Value::logical(activate(
-        Tensor::f_cat(&parts, axis)?,
+        Tensor::f_cat(&parts, axis as i64)?,
         activation,
-    )))
+    )?))
 }
 
 /// STRIDED_SLICE in TFLite's layout, with constant begin, end and strides.
@@ -497,7 +553,8 @@ pub fn strided_slice(
     }
     let mut keep = Vec::new();
     for d in 0..rank {
-        let bit = |mask: i32| mask & (1 << d) != 0;
+        // Masks have 32 bits: no dimension past them is masked.
+        let bit = |mask: i32| d < 32 && (mask >> d) & 1 != 0;
         let size = t.size()[d];
         if strides[d] <= 0 {
             return Err(TfliteError::Unsupported(
@@ -518,7 +575,7 @@ pub fn strided_slice(
             keep.push(t.size()[d]);
         }
     }
-    Ok(Value::logical(t.reshape(&keep)))
+    Ok(Value::logical(t.f_reshape(&keep)?))
 }
 
 /// RESHAPE of the tensor in TFLite's layout.
@@ -530,46 +587,59 @@ pub fn reshape(x: &Value, shape: &[i64]) -> Result<Value> {
 
 /// ADD of two CPU float32 values of the same shape, by the kernel; `None` for anything
 /// else (broadcasting, other devices).
-pub fn add_cpu(a: &Value, b: &Value, clamp: Clamp) -> Option<Value> {
-    let (a, b) = (cpu_logical(a)?, cpu_logical(b)?);
+pub fn add_cpu(a: &Value, b: &Value, clamp: Clamp) -> Result<Option<Value>> {
+    let (Some(a), Some(b)) = (cpu_logical(a), cpu_logical(b)) else {
+        return Ok(None);
+    };
     if a.size() != b.size() {
-        return None;
+        return Ok(None);
     }
     let shape = dims(&a);
-    Some(run_kernel([&a, &b], &shape, |[a, b], out| {
+    run_kernel([&a, &b], &shape, |[a, b], out| {
         kernels::add(a, b, clamp, out)
-    }))
+    })
+    .map(Some)
 }
 
 /// PReLU of a CPU float32 activation with one slope per channel, by the kernel.
-pub fn prelu_cpu(x: &Value, alpha: &Value) -> Option<Value> {
-    let (x, alpha) = (cpu_logical(x)?, cpu_logical(alpha)?);
+pub fn prelu_cpu(x: &Value, alpha: &Value) -> Result<Option<Value>> {
+    let (Some(x), Some(alpha)) = (cpu_logical(x), cpu_logical(alpha)) else {
+        return Ok(None);
+    };
     let slopes = alpha.size();
-    let channels = *x.size().last()?;
-    let (&c, rest) = slopes.split_last()?;
+    let (Some(&channels), Some((&c, rest))) = (x.size().last(), slopes.split_last()) else {
+        return Ok(None);
+    };
     if c != channels || c == 0 || rest.iter().any(|&d| d != 1) {
-        return None;
+        return Ok(None);
     }
     let shape = dims(&x);
-    Some(run_kernel([&x, &alpha], &shape, |[x, slopes], out| {
+    run_kernel([&x, &alpha], &shape, |[x, slopes], out| {
         kernels::prelu(x, slopes, out)
-    }))
+    })
+    .map(Some)
 }
 
 /// Zero PAD of a CPU float32 value (rank 4 at most), by the kernel.
-pub fn pad_cpu(x: &Value, paddings: &[i64]) -> Option<Value> {
-    let x = cpu_logical(x)?;
+pub fn pad_cpu(x: &Value, paddings: &[i64]) -> Result<Option<Value>> {
+    let Some(x) = cpu_logical(x) else {
+        return Ok(None);
+    };
     let shape = dims(&x);
     let rank = shape.len();
     if rank > 4 || paddings.len() != 2 * rank || paddings.iter().any(|&p| p < 0) {
-        return None;
+        return Ok(None);
     }
     let before: Vec<usize> = (0..rank).map(|d| paddings[2 * d] as usize).collect();
     let after: Vec<usize> = (0..rank).map(|d| paddings[2 * d + 1] as usize).collect();
-    let out: Vec<usize> = (0..rank).map(|d| shape[d] + before[d] + after[d]).collect();
-    Some(run_kernel([&x], &out, |[x], y| {
+    let out = (0..rank)
+        .map(|d| shape[d].checked_add(before[d])?.checked_add(after[d]))
+        .collect::<Option<Vec<usize>>>()
+        .ok_or_else(|| TfliteError::Malformed(format!("PAD by {paddings:?} overflows")))?;
+    run_kernel([&x], &out, |[x], y| {
         kernels::pad(x, &shape, &before, &after, y)
-    }))
+    })
+    .map(Some)
 }
 
 /// MAX_POOL_2D of a CPU float32 activation, by the kernel.
@@ -594,31 +664,35 @@ pub fn max_pool_cpu(
     let geometry = geometry(&x, kernel, &spec)?;
     let channels = x.size()[3] as usize;
     let shape = output_shape(&geometry, channels);
-    Ok(Some(run_kernel([&x], &shape, |[x], y| {
+    run_kernel([&x], &shape, |[x], y| {
         kernels::max_pool(x, channels, kernel, &geometry, clamp, y)
-    })))
+    })
+    .map(Some)
 }
 
 /// MEAN over the rows and columns of a CPU float32 NHWC activation, by the kernel.
-pub fn spatial_mean_cpu(x: &Value, axes: &[i64], keep_dims: bool) -> Option<Value> {
-    let x = cpu_logical(x).filter(|x| x.dim() == 4)?;
+pub fn spatial_mean_cpu(x: &Value, axes: &[i64], keep_dims: bool) -> Result<Option<Value>> {
+    let Some(x) = cpu_logical(x).filter(|x| x.dim() == 4) else {
+        return Ok(None);
+    };
     let mut sorted: Vec<i64> = axes
         .iter()
         .map(|&a| if a < 0 { a + 4 } else { a })
         .collect();
     sorted.sort_unstable();
     if sorted != [1, 2] {
-        return None;
+        return Ok(None);
     }
     let size = dims(&x);
     let (n, c) = (size[0], size[3]);
     if size[1] * size[2] == 0 || c == 0 {
-        return None;
+        return Ok(None);
     }
     let shape: &[usize] = if keep_dims { &[n, 1, 1, c] } else { &[n, c] };
-    Some(run_kernel([&x], shape, |[x], y| {
+    run_kernel([&x], shape, |[x], y| {
         kernels::spatial_mean(x, [n, size[1], size[2]], c, y)
-    }))
+    })
+    .map(Some)
 }
 
 /// FULLY_CONNECTED of a CPU float32 value with weights packed at load, by the 1x1
@@ -628,12 +702,14 @@ pub fn fully_connected_cpu(
     weights: &PackedWeights,
     out_shape: &[i64],
     clamp: Clamp,
-) -> Option<Value> {
-    let x = cpu_logical(x)?;
+) -> Result<Option<Value>> {
+    let Some(x) = cpu_logical(x) else {
+        return Ok(None);
+    };
     let k = weights.inputs();
     let rows = x.numel() / k.max(1);
     if k == 0 || rows * k != x.numel() {
-        return None;
+        return Ok(None);
     }
     let n = weights.outputs();
     let shape: Vec<usize> = if out_shape.is_empty() {
@@ -641,12 +717,16 @@ pub fn fully_connected_cpu(
     } else {
         out_shape.iter().map(|&d| d.max(0) as usize).collect()
     };
-    if shape.iter().product::<usize>() != rows * n {
-        return None;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |total, &d| total.checked_mul(d));
+    if count != rows.checked_mul(n) {
+        return Ok(None);
     }
-    Some(run_kernel([&x], &shape, |[x], y| {
+    run_kernel([&x], &shape, |[x], y| {
         kernels::pointwise(x, weights, clamp, y)
-    }))
+    })
+    .map(Some)
 }
 
 #[cfg(test)]
@@ -656,7 +736,7 @@ mod tests {
     #[test]
     fn legacy_resize_samples_at_scaled_positions_without_half_pixel_shift() {
         let x = Tensor::from_slice(&[0.0f32, 1.0, 2.0]).view([1, 1, 1, 3]);
-        let y = legacy_axis(&x, 3, 6);
+        let y = legacy_axis(&x, 3, 6).unwrap();
         let values: Vec<f32> = Vec::try_from(y.flatten(0, -1)).unwrap();
         assert_eq!(values, [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]);
     }
@@ -681,7 +761,7 @@ mod tests {
         for slopes in [[1, 1, 2], [1, 2, 1]] {
             let alpha = Tensor::from_slice(&[0.5f32, 0.25]).view(slopes);
             let expected = nhwc.relu() - &alpha * (-&nhwc).relu();
-            let got = prelu(&x, &Value::logical(alpha)).to_logical();
+            let got = prelu(&x, &Value::logical(alpha)).unwrap().to_logical();
             assert!(
                 got.allclose(&expected, 0.0, 0.0, false),
                 "slopes {slopes:?}"

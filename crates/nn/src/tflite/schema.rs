@@ -142,12 +142,132 @@ pub enum Op {
     Densify,
 }
 
+impl Op {
+    /// TFLite's name for the operator, for messages.
+    pub fn name(&self) -> &'static str {
+        code::static_name(self.code())
+    }
+
+    /// TFLite's BuiltinOperator code.
+    fn code(&self) -> i32 {
+        match self {
+            Op::Add { .. } => code::ADD,
+            Op::Mul { .. } => code::MUL,
+            Op::Conv2d {
+                depthwise: false, ..
+            } => code::CONV_2D,
+            Op::Conv2d {
+                depthwise: true, ..
+            } => code::DEPTHWISE_CONV_2D,
+            Op::MaxPool2d { .. } => code::MAX_POOL_2D,
+            Op::Pad => code::PAD,
+            Op::Reshape { .. } => code::RESHAPE,
+            Op::Concatenation { .. } => code::CONCATENATION,
+            Op::Prelu => code::PRELU,
+            Op::DepthToSpace { .. } => code::DEPTH_TO_SPACE,
+            Op::Logistic => code::LOGISTIC,
+            Op::ResizeBilinear { .. } => code::RESIZE_BILINEAR,
+            Op::FullyConnected { .. } => code::FULLY_CONNECTED,
+            Op::Mean { .. } => code::MEAN,
+            Op::StridedSlice { .. } => code::STRIDED_SLICE,
+            Op::Relu => code::RELU,
+            Op::Relu6 => code::RELU6,
+            Op::Dequantize => code::DEQUANTIZE,
+            Op::Densify => code::DENSIFY,
+        }
+    }
+
+    /// How many leading inputs the operator cannot do without (optional ones, such as a
+    /// convolution's bias, come after them).
+    fn required_inputs(&self) -> usize {
+        match self {
+            Op::Reshape { .. }
+            | Op::Concatenation { .. }
+            | Op::DepthToSpace { .. }
+            | Op::Logistic
+            | Op::MaxPool2d { .. }
+            | Op::Relu
+            | Op::Relu6
+            | Op::Dequantize
+            | Op::Densify => 1,
+            Op::Add { .. }
+            | Op::Mul { .. }
+            | Op::Pad
+            | Op::Conv2d { .. }
+            | Op::Prelu
+            | Op::ResizeBilinear { .. }
+            | Op::FullyConnected { .. }
+            | Op::Mean { .. } => 2,
+            Op::StridedSlice { .. } => 4,
+        }
+    }
+
+    /// Option values that no valid model has: zero strides, dilations, windows or blocks.
+    fn check_options(&self) -> Result<()> {
+        let positive = |what: &str, values: &[i64]| {
+            if values.iter().all(|&v| v >= 1) {
+                Ok(())
+            } else {
+                Err(TfliteError::Malformed(format!(
+                    "{} {what} {values:?}; each must be at least 1",
+                    self.name()
+                )))
+            }
+        };
+        match self {
+            Op::Conv2d {
+                stride, dilation, ..
+            } => {
+                positive("stride", stride)?;
+                positive("dilation", dilation)
+            }
+            Op::MaxPool2d { stride, filter, .. } => {
+                positive("stride", stride)?;
+                positive("filter", filter)
+            }
+            Op::DepthToSpace { block_size } => positive("block size", &[*block_size]),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct OperatorDef {
     pub op: Op,
     /// Input tensor indices; `None` for an omitted optional input (TFLite's -1).
     pub inputs: Vec<Option<usize>>,
+    /// Output tensor indices: at least one (parsing checks).
     pub outputs: Vec<usize>,
+}
+
+impl OperatorDef {
+    /// The tensor of input `k`, or an error naming what is missing.
+    pub fn input(&self, k: usize) -> Result<usize> {
+        self.inputs.get(k).copied().flatten().ok_or_else(|| {
+            TfliteError::Malformed(format!(
+                "{} without its input {k} ({} inputs given)",
+                self.op.name(),
+                self.inputs.len()
+            ))
+        })
+    }
+
+    /// The tensor of the (first) output.
+    pub fn output(&self) -> Result<usize> {
+        self.outputs
+            .first()
+            .copied()
+            .ok_or_else(|| TfliteError::Malformed(format!("{} without an output", self.op.name())))
+    }
+
+    /// Whether the operator has what it needs: its required inputs and an output.
+    fn check(&self) -> Result<()> {
+        for k in 0..self.op.required_inputs() {
+            self.input(k)?;
+        }
+        self.output()?;
+        self.op.check_options()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -180,28 +300,62 @@ mod code {
     pub const PRELU: i32 = 54;
     pub const DENSIFY: i32 = 124;
 
-    pub fn name(code: i32) -> String {
-        let known = [
-            (1, "AVERAGE_POOL_2D"),
-            (25, "SOFTMAX"),
-            (28, "TANH"),
-            (32, "CUSTOM"),
-            (39, "TRANSPOSE"),
-            (41, "SUB"),
-            (42, "DIV"),
-            (67, "TRANSPOSE_CONV"),
-            (97, "RESIZE_NEAREST_NEIGHBOR"),
-            (98, "LEAKY_RELU"),
+    /// The operator's name when it is one of those above or a well-known one.
+    pub fn static_name(code: i32) -> &'static str {
+        let ours = [
+            (ADD, "ADD"),
+            (CONCATENATION, "CONCATENATION"),
+            (CONV_2D, "CONV_2D"),
+            (DEPTHWISE_CONV_2D, "DEPTHWISE_CONV_2D"),
+            (DEPTH_TO_SPACE, "DEPTH_TO_SPACE"),
+            (DEQUANTIZE, "DEQUANTIZE"),
+            (FULLY_CONNECTED, "FULLY_CONNECTED"),
+            (LOGISTIC, "LOGISTIC"),
+            (MAX_POOL_2D, "MAX_POOL_2D"),
+            (MUL, "MUL"),
+            (RELU, "RELU"),
+            (RELU6, "RELU6"),
+            (RESHAPE, "RESHAPE"),
+            (RESIZE_BILINEAR, "RESIZE_BILINEAR"),
+            (PAD, "PAD"),
+            (MEAN, "MEAN"),
+            (STRIDED_SLICE, "STRIDED_SLICE"),
+            (PRELU, "PRELU"),
+            (DENSIFY, "DENSIFY"),
         ];
-        known.iter().find(|(c, _)| *c == code).map_or_else(
-            || format!("builtin operator {code}"),
-            |(_, n)| n.to_string(),
-        )
+        ours.into_iter()
+            .chain(KNOWN)
+            .find(|(c, _)| *c == code)
+            .map_or(UNKNOWN, |(_, n)| n)
+    }
+
+    const UNKNOWN: &str = "an unknown operator";
+
+    /// Well-known operators this reader does not run, named in messages.
+    const KNOWN: [(i32, &str); 10] = [
+        (1, "AVERAGE_POOL_2D"),
+        (25, "SOFTMAX"),
+        (28, "TANH"),
+        (32, "CUSTOM"),
+        (39, "TRANSPOSE"),
+        (41, "SUB"),
+        (42, "DIV"),
+        (67, "TRANSPOSE_CONV"),
+        (97, "RESIZE_NEAREST_NEIGHBOR"),
+        (98, "LEAKY_RELU"),
+    ];
+
+    /// The operator's name, or its number when it is not a well-known one.
+    pub fn name(code: i32) -> String {
+        match static_name(code) {
+            UNKNOWN => format!("builtin operator {code}"),
+            known => known.to_string(),
+        }
     }
 }
 
-/// Reads a whole `.tflite` file's first subgraph.
-pub fn parse(bytes: &[u8]) -> Result<ModelDef> {
+/// Reads a whole `.tflite` file's first subgraph; `name` names the model in errors.
+pub fn parse(bytes: &[u8], name: &str) -> Result<ModelDef> {
     let buf = Buffer::new(bytes);
     let identifier = buf.identifier()?;
     if identifier != b"TFL3" {
@@ -246,30 +400,47 @@ pub fn parse(bytes: &[u8]) -> Result<ModelDef> {
         .map(|(n, o)| {
             let opcode = o.u32_or(0, 0)? as usize;
             let (code, custom) = codes.get(opcode).ok_or_else(|| {
-                TfliteError::Malformed(format!("operator {n} has opcode index {opcode}"))
+                TfliteError::Malformed(format!(
+                    "operator {n} has opcode index {opcode} of {}",
+                    codes.len()
+                ))
             })?;
-            let op = operator(*code, custom.as_deref(), o.table(4)?)?;
-            let inputs = o
-                .i32s(1)?
-                .into_iter()
-                .map(|i| {
-                    if i < 0 {
-                        Ok(None)
-                    } else {
-                        index(i, "an operator input").map(Some)
-                    }
-                })
-                .collect::<Result<_>>()?;
-            let outputs = o
-                .i32s(2)?
-                .into_iter()
-                .map(|i| index(i, "an operator output"))
-                .collect::<Result<_>>()?;
-            Ok(OperatorDef {
-                op,
-                inputs,
-                outputs,
-            })
+            let in_operator = |op: &'static str| {
+                move |source| TfliteError::Operator {
+                    model: name.to_string(),
+                    index: n,
+                    op,
+                    source: Box::new(source),
+                }
+            };
+            let op = operator(*code, custom.as_deref(), o.table(4)?)
+                .map_err(in_operator(code::static_name(*code)))?;
+            let read = || -> Result<OperatorDef> {
+                let inputs = o
+                    .i32s(1)?
+                    .into_iter()
+                    .map(|i| {
+                        if i < 0 {
+                            Ok(None)
+                        } else {
+                            index(i, "an input").map(Some)
+                        }
+                    })
+                    .collect::<Result<_>>()?;
+                let outputs = o
+                    .i32s(2)?
+                    .into_iter()
+                    .map(|i| index(i, "an output"))
+                    .collect::<Result<_>>()?;
+                let def = OperatorDef {
+                    op: op.clone(),
+                    inputs,
+                    outputs,
+                };
+                def.check()?;
+                Ok(def)
+            };
+            read().map_err(in_operator(op.name()))
         })
         .collect::<Result<Vec<_>>>()?;
     let inputs = graph
@@ -338,7 +509,15 @@ fn buffer_data(b: &Table, file: &[u8]) -> Result<Option<Vec<u8>>> {
 }
 
 fn sparsity(s: &Table) -> Result<Sparsity> {
-    let usizes = |v: Vec<i32>| -> Vec<usize> { v.into_iter().map(|x| x.max(0) as usize).collect() };
+    let usizes = |v: Vec<i32>| -> Result<Vec<usize>> {
+        v.into_iter()
+            .map(|x| {
+                usize::try_from(x).map_err(|_| {
+                    TfliteError::Malformed(format!("sparse tensor: negative dimension {x}"))
+                })
+            })
+            .collect()
+    };
     let dims = s
         .tables(2)?
         .iter()
@@ -354,8 +533,8 @@ fn sparsity(s: &Table) -> Result<Sparsity> {
         })
         .collect::<Result<_>>()?;
     Ok(Sparsity {
-        traversal_order: usizes(s.i32s(0)?),
-        block_map: usizes(s.i32s(1)?),
+        traversal_order: usizes(s.i32s(0)?)?,
+        block_map: usizes(s.i32s(1)?)?,
         dims,
     })
 }
