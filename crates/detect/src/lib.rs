@@ -27,6 +27,6 @@ pub enum DetectError {
     /// A model file that loads but is not the network expected.
     #[error("wrong model: {0}")]
     WrongModel(String),
-    #[error("libtorch failed: {0}")]
+    #[error("libtorch failed")]
     Torch(#[from] dancenow_nn::tch::TchError),
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum MediaError {
     /// The ffmpeg tools are not installed or cannot start.
-    #[error("cannot run `{program}`: {source} (install ffmpeg: `cargo xtask setup`, or `apt-get install ffmpeg`)")]
+    #[error("cannot run `{program}` (install ffmpeg: `cargo xtask setup`, or `apt-get install ffmpeg`)")]
     ToolMissing {
         program: &'static str,
         source: std::io::Error,
@@ -43,12 +43,12 @@ pub enum MediaError {
         got_width: u32,
         got_height: u32,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Image {
         path: PathBuf,
         source: image::ImageError,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -101,7 +101,7 @@ const ALEX: [Layer; 5] = [
 #[derive(Debug, thiserror::Error)]
 pub enum LpipsError {
     #[error(
-        "{path}: cannot load the LPIPS {backbone} weights ({source}); run `cargo xtask setup`"
+        "{path}: cannot load the LPIPS {backbone} weights (run `cargo xtask setup`)"
     )]
     Load {
         path: PathBuf,
