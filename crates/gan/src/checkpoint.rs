@@ -86,6 +86,12 @@ impl Checkpoint {
         Ok(t.shallow_clone())
     }
 
+    /// The training step the checkpoint was saved at (its `step` tensor).
+    pub fn step(&self) -> Result<u64, CheckpointError> {
+        let step = self.get("step", &Tensor::from(0i64))?.int64_value(&[]);
+        Ok(step.max(0) as u64)
+    }
+
     pub fn contains(&self, key: &str) -> bool {
         self.tensors.contains_key(key)
     }

@@ -329,8 +329,12 @@ impl ModelConfig {
     /// Each stage's image size: the global stage works at the output size halved once
     /// per local enhancer (when the schedule has a local stage).
     pub fn stage_size(&self, stage: Stage) -> (u32, u32) {
+        // Clamped so that an unchecked config cannot shift past the width.
         let shift = match stage {
-            Stage::Global if self.has_stage(Stage::Local) => self.generator.n_local_enhancers,
+            Stage::Global if self.has_stage(Stage::Local) => self
+                .generator
+                .n_local_enhancers
+                .clamp(0, MAX_LOCAL_ENHANCERS),
             _ => 0,
         };
         (self.width >> shift, self.height >> shift)
@@ -345,7 +349,11 @@ impl ModelConfig {
     pub fn stage_generator(&self, stage: Stage) -> GeneratorConfig {
         match stage {
             Stage::Global if self.has_stage(Stage::Local) => GeneratorConfig {
-                ngf: self.generator.ngf << self.generator.n_local_enhancers,
+                ngf: self.generator.ngf
+                    << self
+                        .generator
+                        .n_local_enhancers
+                        .clamp(0, MAX_LOCAL_ENHANCERS),
                 n_local_enhancers: 0,
                 ..self.generator
             },
@@ -397,51 +405,78 @@ impl ModelConfig {
     /// height, rounded up to what its downsamplings divide, and at least 32 pixels so
     /// that its PatchGAN sees a face, not a few pixels.
     pub fn face_side(&self) -> i64 {
-        let unit = 1i64 << self.face.n_downsampling.clamp(0, 8);
+        let unit = 1i64 << self.face.n_downsampling.clamp(0, MAX_DOWNSAMPLING);
         let side = i64::from(dancenow_pose::FaceBox::side_for_height(self.height)).max(32);
         (side + unit - 1) / unit * unit
     }
 
-    /// Checks what a config file could get wrong: sizes the networks cannot take, an
-    /// empty schedule, rates out of range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks what a config file could get wrong, every field against its range before
+    /// any size is computed from it: sizes the networks cannot take or that would not fit
+    /// in memory, an empty or unknown schedule, rates out of range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
         let g = &self.generator;
-        let factor = 1u32 << (g.n_downsampling + g.n_local_enhancers.max(0)) as u32;
-        if self.width == 0
-            || self.height == 0
-            || !self.width.is_multiple_of(factor)
-            || !self.height.is_multiple_of(factor)
-        {
-            return Err(format!(
-                "the image size {}x{} must be a multiple of {factor} for {} downsamplings and {} local enhancers",
-                self.width, self.height, g.n_downsampling, g.n_local_enhancers
-            ));
-        }
-        if g.ngf < 1
-            || g.n_downsampling < 0
-            || g.n_blocks < 0
-            || self.discriminator.ndf < 1
-            || self.discriminator.num_d < 1
-        {
-            return Err("the network sizes must be positive".into());
-        }
+        let d = &self.discriminator;
+        let f = &self.face;
         let t = &self.training;
-        if g.input_nc != self.generator_input_nc()
-            || self.discriminator.input_nc != self.discriminator_input_nc()
-        {
-            return Err(format!(
-                "with temporal = {}, the generator takes {} channels and the discriminator {}; \
-                 the file says {} and {}",
-                self.temporal,
-                self.generator_input_nc(),
-                self.discriminator_input_nc(),
-                g.input_nc,
-                self.discriminator.input_nc
-            ));
+        in_range("width", self.width, 1..=MAX_IMAGE_SIDE)?;
+        in_range("height", self.height, 1..=MAX_IMAGE_SIDE)?;
+        if g.input_nc != self.generator_input_nc() || d.input_nc != self.discriminator_input_nc() {
+            return Err(ConfigError::Channels {
+                temporal: self.temporal,
+                generator: self.generator_input_nc(),
+                discriminator: self.discriminator_input_nc(),
+                file_generator: g.input_nc,
+                file_discriminator: d.input_nc,
+            });
         }
-        if t.stages.is_empty() {
-            return Err("the schedule has no stages".into());
+        in_range(
+            "generator.output_nc",
+            g.output_nc,
+            IMAGE_CHANNELS..=IMAGE_CHANNELS,
+        )?;
+        in_range("generator.ngf", g.ngf, 1..=MAX_FILTERS)?;
+        in_range(
+            "generator.n_downsampling",
+            g.n_downsampling,
+            0..=MAX_DOWNSAMPLING,
+        )?;
+        in_range("generator.n_blocks", g.n_blocks, 0..=MAX_BLOCKS)?;
+        in_range(
+            "generator.n_local_enhancers",
+            g.n_local_enhancers,
+            0..=MAX_LOCAL_ENHANCERS,
+        )?;
+        in_range("generator.n_blocks_local", g.n_blocks_local, 0..=MAX_BLOCKS)?;
+        in_range("discriminator.ndf", d.ndf, 1..=MAX_FILTERS)?;
+        in_range(
+            "discriminator.n_layers",
+            d.n_layers,
+            1..=MAX_PATCHGAN_LAYERS,
+        )?;
+        in_range("discriminator.num_D", d.num_d, 1..=MAX_DISCRIMINATORS)?;
+        in_range("face.ngf", f.ngf, 1..=MAX_FILTERS)?;
+        in_range(
+            "face.n_downsampling",
+            f.n_downsampling,
+            0..=MAX_DOWNSAMPLING,
+        )?;
+        in_range("face.n_blocks", f.n_blocks, 0..=MAX_BLOCKS)?;
+        in_range("face.ndf", f.ndf, 1..=MAX_FILTERS)?;
+        in_range("face.n_layers", f.n_layers, 1..=MAX_PATCHGAN_LAYERS)?;
+
+        // Both counts are in range now, so the shift is at most 11.
+        let halvings = g.n_downsampling + g.n_local_enhancers;
+        let factor = 1u32 << halvings;
+        if !self.width.is_multiple_of(factor) || !self.height.is_multiple_of(factor) {
+            return Err(ConfigError::NotDivisible {
+                width: self.width,
+                height: self.height,
+                factor,
+                n_downsampling: g.n_downsampling,
+                n_local_enhancers: g.n_local_enhancers,
+            });
         }
+
         let order: Vec<Stage> = t.stages.iter().map(|s| s.stage).collect();
         let known = [
             &[Stage::Global][..],
@@ -450,30 +485,192 @@ impl ModelConfig {
             &[Stage::Global, Stage::Local, Stage::Face],
         ];
         if !known.contains(&order.as_slice()) {
-            return Err(format!(
-                "the stages must run global, then local (optional), then face (optional); got {order:?}"
+            return Err(ConfigError::Schedule { order });
+        }
+        if self.has_stage(Stage::Local) && g.n_local_enhancers < 1 {
+            return Err(ConfigError::OutOfRange {
+                field: "generator.n_local_enhancers".into(),
+                value: g.n_local_enhancers.to_string(),
+                valid: format!(
+                    "between 1 and {MAX_LOCAL_ENHANCERS} when the schedule has a local stage"
+                ),
+            });
+        }
+        for s in &t.stages {
+            in_range(
+                &format!("training.stages ({}).steps", s.stage),
+                s.steps,
+                1..=MAX_STEPS,
+            )?;
+        }
+        for (field, every) in [
+            ("training.sample_every", t.sample_every),
+            ("training.checkpoint_every", t.checkpoint_every),
+        ] {
+            if every == 0 {
+                return Err(out_of_range(field, every, "at least 1"));
+            }
+        }
+        if !(t.lr.is_finite() && t.lr > 0.0) {
+            return Err(out_of_range("training.lr", t.lr, "a finite number > 0"));
+        }
+        for (field, beta) in [("training.beta1", t.beta1), ("training.beta2", t.beta2)] {
+            if !(0.0..1.0).contains(&beta) {
+                return Err(out_of_range(field, beta, "at least 0 and below 1"));
+            }
+        }
+        if !(t.vgg_weight.is_finite() && t.vgg_weight >= 0.0) {
+            return Err(out_of_range(
+                "training.vgg_weight",
+                t.vgg_weight,
+                "a finite number >= 0 (0 turns the VGG loss off)",
             ));
         }
-        let f = &self.face;
-        if f.ngf < 1 || f.ndf < 1 || f.n_downsampling < 0 || f.n_blocks < 0 || f.n_layers < 1 {
-            return Err("the face network sizes must be positive".into());
-        }
-        if t.stages.iter().any(|s| s.stage == Stage::Local) && g.n_local_enhancers < 1 {
-            return Err("a local stage needs n_local_enhancers >= 1".into());
-        }
-        let adam_ok = t.lr > 0.0
-            && t.lr.is_finite()
-            && (0.0..1.0).contains(&t.beta1)
-            && (0.0..1.0).contains(&t.beta2);
-        if !adam_ok {
-            return Err(format!(
-                "bad Adam settings: lr {}, betas {} {}",
-                t.lr, t.beta1, t.beta2
-            ));
-        }
-        if t.sample_every == 0 || t.checkpoint_every == 0 {
-            return Err("sample_every and checkpoint_every must be at least 1".into());
+
+        for s in &t.stages {
+            let weights = generator_weights(&self.stage_generator(s.stage));
+            if weights > MAX_GENERATOR_WEIGHTS {
+                return Err(ConfigError::TooLarge {
+                    stage: s.stage,
+                    weights,
+                });
+            }
         }
         Ok(())
     }
+}
+
+/// The largest image side a model may have: 4K video's width.
+pub const MAX_IMAGE_SIDE: u32 = 4096;
+/// The most filters in a network's first layer (pix2pixHD uses 64, with 32 for the local
+/// enhancer's full-resolution branch).
+pub const MAX_FILTERS: i64 = 1024;
+/// The most stride-2 convolutions in a generator: 2^8 = 256 times smaller than the input.
+pub const MAX_DOWNSAMPLING: i64 = 8;
+/// The most local enhancers (pix2pixHD's paper uses one, its code allows a few).
+pub const MAX_LOCAL_ENHANCERS: i64 = 3;
+/// The most residual blocks in one generator part (pix2pixHD: 9 global, 3 local).
+pub const MAX_BLOCKS: i64 = 64;
+/// The most stride-2 layers in a PatchGAN (pix2pixHD: 3).
+pub const MAX_PATCHGAN_LAYERS: i64 = 6;
+/// The most discriminator scales (pix2pixHD: 2 or 3).
+pub const MAX_DISCRIMINATORS: i64 = 4;
+/// The most steps of one stage: 1e9, far past any schedule (the paper's is 170,000).
+pub const MAX_STEPS: u64 = 1_000_000_000;
+/// A sanity bound on a stage generator's weights: 2e9, 8 GB in float32 and four times
+/// that with Adam's two moments and the gradients. The paper preset's largest stage has
+/// about 0.7e9; beyond this a typo (`ngf = 1000000`) would only fail in the allocator.
+pub const MAX_GENERATOR_WEIGHTS: u64 = 2_000_000_000;
+
+/// What is wrong in a model configuration (`config.toml`); each message names the field
+/// and what it may be.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    #[error("{field} = {value} is out of range: it must be {valid}")]
+    OutOfRange {
+        field: String,
+        value: String,
+        valid: String,
+    },
+    #[error(
+        "the image size {width}x{height} must be a multiple of {factor} for \
+         {n_downsampling} downsamplings and {n_local_enhancers} local enhancers"
+    )]
+    NotDivisible {
+        width: u32,
+        height: u32,
+        factor: u32,
+        n_downsampling: i64,
+        n_local_enhancers: i64,
+    },
+    #[error(
+        "with temporal = {temporal}, the generator takes {generator} channels and the \
+         discriminator {discriminator}; the file says {file_generator} and {file_discriminator}"
+    )]
+    Channels {
+        temporal: bool,
+        generator: i64,
+        discriminator: i64,
+        file_generator: i64,
+        file_discriminator: i64,
+    },
+    #[error(
+        "the stages must run global, then local (optional), then face (optional); got {order:?}"
+    )]
+    Schedule { order: Vec<Stage> },
+    #[error(
+        "the {stage} stage's generator would have {weights} weights, more than the \
+         {MAX_GENERATOR_WEIGHTS} that fit in memory; lower ngf, n_downsampling or n_blocks"
+    )]
+    TooLarge { stage: Stage, weights: u64 },
+}
+
+/// `field` = `value` must lie in `range`.
+fn in_range<T>(field: &str, value: T, range: std::ops::RangeInclusive<T>) -> Result<(), ConfigError>
+where
+    T: PartialOrd + std::fmt::Display,
+{
+    if range.contains(&value) {
+        return Ok(());
+    }
+    let (low, high) = range.into_inner();
+    let valid = if low == high {
+        format!("{low}")
+    } else {
+        format!("between {low} and {high}")
+    };
+    Err(out_of_range(field, value, &valid))
+}
+
+fn out_of_range(field: &str, value: impl std::fmt::Display, valid: &str) -> ConfigError {
+    ConfigError::OutOfRange {
+        field: field.into(),
+        value: value.to_string(),
+        valid: valid.into(),
+    }
+}
+
+/// The weights and biases of a stage generator as [`crate::generator::Generator`] builds
+/// it (pix2pixHD's global generator, or the local enhancer around it), counted without
+/// building it. Saturates rather than overflows; the caller has checked every count's
+/// range, so the true value fits anyway.
+pub fn generator_weights(g: &GeneratorConfig) -> u64 {
+    let count = |x: i64| u64::try_from(x).unwrap_or(0);
+    let conv = |c_in: u64, c_out: u64, k: u64| {
+        c_in.saturating_mul(c_out)
+            .saturating_mul(k * k)
+            .saturating_add(c_out)
+    };
+    let block = |c: u64| conv(c, c, 3).saturating_mul(2);
+    let (input, output) = (count(g.input_nc), count(g.output_nc));
+    let shift = |c: u64, by: i64| c.checked_shl(count(by) as u32).unwrap_or(u64::MAX);
+    // The global trunk, at `ngf` filters: front conv7, downsamplings, blocks, upsamplings.
+    let trunk = |ngf: u64| {
+        let deepest = shift(ngf, g.n_downsampling);
+        let mut total = conv(input, ngf, 7);
+        for i in 0..count(g.n_downsampling) {
+            let c = shift(ngf, i as i64);
+            total = total
+                .saturating_add(conv(c, 2 * c, 3))
+                .saturating_add(conv(2 * c, c, 3));
+        }
+        total.saturating_add(block(deepest).saturating_mul(count(g.n_blocks)))
+    };
+    let ngf = count(g.ngf);
+    let out = conv(ngf, output, 7);
+    let enhancers = count(g.n_local_enhancers);
+    if enhancers == 0 {
+        return trunk(ngf).saturating_add(out);
+    }
+    let mut total = trunk(shift(ngf, enhancers as i64)).saturating_add(out);
+    for k in 1..=enhancers {
+        let c = shift(ngf, (enhancers - k) as i64);
+        total = total
+            .saturating_add(conv(input, c, 7))
+            .saturating_add(conv(c, 2 * c, 3))
+            .saturating_add(block(2 * c).saturating_mul(count(g.n_blocks_local)))
+            .saturating_add(conv(2 * c, c, 3));
+    }
+    total
 }

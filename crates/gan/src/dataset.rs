@@ -32,14 +32,27 @@ const POSE_NAME: &str = "frame";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{path}: not a dancenow dataset ({problem}); make one with `dancenow prepare`")]
     Invalid { path: PathBuf, problem: String },
-    #[error("{path}: cannot read the image ({source})")]
+    /// A face box that the face GAN could not crop: empty, or reaching past the image.
+    #[error(
+        "{path}: frame {index}'s face box (x {}, y {}, size {}) must be at least 1 pixel and \
+         lie inside the {width}x{height} images",
+        face.x, face.y, face.size
+    )]
+    FaceBox {
+        path: PathBuf,
+        index: usize,
+        face: FaceBox,
+        width: u32,
+        height: u32,
+    },
+    #[error("{path}: cannot read or write the image")]
     Image {
         path: PathBuf,
         source: image::ImageError,
@@ -170,6 +183,21 @@ impl Dataset {
         }
         if info.width == 0 || info.height == 0 {
             return Err(invalid("zero image size".into()));
+        }
+        for frame in &info.frames {
+            let Some(face) = frame.face else { continue };
+            let inside = |start: u32, limit: u32| {
+                start.checked_add(face.size).is_some_and(|end| end <= limit)
+            };
+            if face.size == 0 || !inside(face.x, info.width) || !inside(face.y, info.height) {
+                return Err(DatasetError::FaceBox {
+                    path,
+                    index: frame.index,
+                    face,
+                    width: info.width,
+                    height: info.height,
+                });
+            }
         }
         let dataset = Self { layout, info };
         if dataset.split(Split::Train).is_empty() {

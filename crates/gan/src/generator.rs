@@ -3,8 +3,8 @@
 //! agree between the first two (`global.*`), so a local stage starts from the global
 //! stage's weights.
 
-use dancenow_nn::tch::nn::{Module, VarStore};
-use dancenow_nn::tch::{Device, Tensor};
+use dancenow_nn::tch::nn::VarStore;
+use dancenow_nn::tch::{Device, TchError, Tensor};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
 use crate::config::{ModelConfig, Stage};
@@ -54,25 +54,39 @@ impl Generator {
         let generator = Self::new(config, stage, device);
         let ckpt = Checkpoint::read(path, device)?;
         ckpt.restore("g", &generator.vs)?;
-        let step = ckpt.get("step", &Tensor::from(0i64))?.int64_value(&[]);
-        Ok((generator, step.max(0) as u64))
+        Ok((generator, ckpt.step()?))
     }
 
     /// The frame for stick figure `figure`, following `previous` (the last generated
     /// frame; black, i.e. zeros, at the start of a shot) when the model is temporal.
     pub fn frame(&self, figure: &Tensor, previous: Option<&Tensor>) -> Tensor {
+        self.f_frame(figure, previous)
+            .unwrap_or_else(|e| panic!("{} generator: {e}", self.stage))
+    }
+
+    /// [`Self::frame`], with libtorch's failures (out of memory, say) as errors.
+    pub fn f_frame(&self, figure: &Tensor, previous: Option<&Tensor>) -> Result<Tensor, TchError> {
         if !self.temporal {
-            return self.forward(figure);
+            return self.f_forward(figure);
         }
-        let previous = previous.map_or_else(|| figure.zeros_like(), Tensor::shallow_clone);
-        self.forward(&Tensor::cat(&[figure, &previous], 1))
+        let previous = match previous {
+            Some(previous) => previous.shallow_clone(),
+            None => figure.f_zeros_like()?,
+        };
+        self.f_forward(&Tensor::f_cat(&[figure, &previous], 1)?)
     }
 
     /// The network on its full input (stick figure, and previous frame when temporal).
     pub fn forward(&self, x: &Tensor) -> Tensor {
+        self.f_forward(x)
+            .unwrap_or_else(|e| panic!("{} generator: {e}", self.stage))
+    }
+
+    /// [`Self::forward`], with libtorch's failures as errors.
+    pub fn f_forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
         match &self.network {
-            Network::Global(g) | Network::Face(g) => g.forward(x),
-            Network::Local(g) => g.forward(x),
+            Network::Global(g) | Network::Face(g) => g.f_forward(x),
+            Network::Local(g) => g.f_forward(x),
         }
     }
 }

@@ -1,50 +1,81 @@
 //! 8-bit RGB images to and from the networks' tensors: `[1, 3, H, W]` in [-1, 1].
+//!
+//! As in tch, each `f_*` function returns libtorch's failure (out of memory on the
+//! device, say) as an error, for inference; the plain one panics on it.
 
-use dancenow_nn::tch::{Device, Kind, Tensor};
+use dancenow_nn::tch::{Device, Kind, TchError, Tensor};
 use image::{imageops, RgbImage};
 
 pub fn to_tensor(image: &RgbImage, device: Device) -> Tensor {
+    f_to_tensor(image, device).unwrap_or_else(|e| panic!("image to tensor: {e}"))
+}
+
+pub fn f_to_tensor(image: &RgbImage, device: Device) -> Result<Tensor, TchError> {
     let (w, h) = image.dimensions();
-    (Tensor::from_slice(image.as_raw())
-        .view([1, h as i64, w as i64, 3])
-        .permute([0, 3, 1, 2])
-        .to_device(device)
-        .to_kind(Kind::Float)
-        / 127.5)
-        - 1.0
+    Tensor::f_from_slice(image.as_raw())?
+        .f_view([1, i64::from(h), i64::from(w), 3])?
+        .f_permute([0, 3, 1, 2])?
+        .f_to_device(device)?
+        .f_to_kind(Kind::Float)?
+        .f_div_scalar(127.5)?
+        .f_sub_scalar(1.0)
 }
 
 /// The first image of a `[N, 3, H, W]` batch, clamped to [-1, 1] and rounded to 8 bits.
 pub fn to_image(tensor: &Tensor) -> RgbImage {
-    let t = tensor.get(0).detach();
-    let (h, w) = (t.size()[1], t.size()[2]);
-    let bytes = ((t.clamp(-1.0, 1.0) + 1.0) * 127.5)
-        .round()
-        .to_kind(Kind::Uint8)
-        .permute([1, 2, 0])
-        .contiguous()
-        .to_device(Device::Cpu)
-        .flatten(0, -1);
-    let data = Vec::<u8>::try_from(&bytes).expect("a uint8 tensor");
-    RgbImage::from_raw(w as u32, h as u32, data).expect("3 bytes per pixel")
+    f_to_image(tensor).unwrap_or_else(|e| panic!("tensor to image: {e}"))
+}
+
+pub fn f_to_image(tensor: &Tensor) -> Result<RgbImage, TchError> {
+    let t = tensor.f_get(0)?.f_detach()?;
+    let &[channels, h, w] = t.size().as_slice() else {
+        return Err(TchError::Shape(format!(
+            "an image batch is [N, 3, H, W], not {:?}",
+            tensor.size()
+        )));
+    };
+    let bytes = t
+        .f_clamp(-1.0, 1.0)?
+        .f_add_scalar(1.0)?
+        .f_mul_scalar(127.5)?
+        .f_round()?
+        .f_to_kind(Kind::Uint8)?
+        .f_permute([1, 2, 0])?
+        .f_contiguous()?
+        .f_to_device(Device::Cpu)?
+        .f_flatten(0, -1)?;
+    let data = Vec::<u8>::try_from(&bytes)?;
+    let shape_error = || TchError::Shape(format!("{channels} channels, not 3 (RGB)"));
+    if channels != 3 {
+        return Err(shape_error());
+    }
+    RgbImage::from_raw(w as u32, h as u32, data).ok_or_else(shape_error)
 }
 
 /// A `[N, C, H, W]` batch at `height` x `width`, bilinearly (unchanged when it is that
 /// size already).
 pub fn resize(images: &Tensor, height: i64, width: i64) -> Tensor {
-    if images.size()[2..] == [height, width] {
-        images.shallow_clone()
+    f_resize(images, height, width).unwrap_or_else(|e| panic!("resizing: {e}"))
+}
+
+pub fn f_resize(images: &Tensor, height: i64, width: i64) -> Result<Tensor, TchError> {
+    if images.size().get(2..) == Some(&[height, width][..]) {
+        Ok(images.shallow_clone())
     } else {
-        images.upsample_bilinear2d([height, width], false, None, None)
+        images.f_upsample_bilinear2d([height, width], false, None, None)
     }
 }
 
 /// A `[N, C, H, W]` batch shrunk by a whole `factor` on each side, each output pixel the
 /// mean of a `factor` x `factor` block: how a coarse training stage sees the images.
 pub fn shrink(images: &Tensor, factor: i64) -> Tensor {
+    f_shrink(images, factor).unwrap_or_else(|e| panic!("shrinking: {e}"))
+}
+
+pub fn f_shrink(images: &Tensor, factor: i64) -> Result<Tensor, TchError> {
     match factor {
-        1 => images.shallow_clone(),
-        k => images.avg_pool2d([k, k], [k, k], [0, 0], false, true, None),
+        1 => Ok(images.shallow_clone()),
+        k => images.f_avg_pool2d([k, k], [k, k], [0, 0], false, true, None),
     }
 }
 

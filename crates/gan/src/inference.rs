@@ -1,15 +1,44 @@
 //! A trained model turning stick figures into frames: the generator of the latest body
 //! stage that has a checkpoint, followed by the face GAN once it is trained.
 
-use dancenow_nn::tch::{self, Device, Tensor};
+use std::path::PathBuf;
+
+use dancenow_nn::tch::{self, Device, TchError, Tensor};
 use dancenow_pose::FaceBox;
 use image::RgbImage;
 
+use crate::checkpoint::CheckpointError;
 use crate::config::{ModelConfig, Stage};
 use crate::generator::Generator;
-use crate::images::{resize, shrink, to_image, to_tensor};
-use crate::model_dir::ModelDir;
-use crate::train::TrainError;
+use crate::images::{f_resize, f_shrink, f_to_image, f_to_tensor};
+use crate::model_dir::{ModelDir, ModelDirError};
+
+/// Why a model cannot be loaded or a frame rendered.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RenderError {
+    #[error(transparent)]
+    ModelDir(#[from] ModelDirError),
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// A model folder without any body checkpoint was asked to generate.
+    #[error("{model} has no checkpoint yet: train it first")]
+    NotTrained { model: PathBuf },
+    /// The caller's face box does not fit the model's frame.
+    #[error(
+        "the face box (x {}, y {}, size {}) does not lie inside the model's {width}x{height} \
+         frame",
+        face.x, face.y, face.size
+    )]
+    FaceOutside {
+        face: FaceBox,
+        width: u32,
+        height: u32,
+    },
+    /// libtorch failed while generating: out of memory on the device, most often.
+    #[error("libtorch failed while rendering a frame on {device:?}")]
+    Torch { device: Device, source: TchError },
+}
 
 pub struct Renderer {
     pub config: ModelConfig,
@@ -29,7 +58,7 @@ fn load_stage(
     config: &ModelConfig,
     stage: Stage,
     device: Device,
-) -> Result<(Generator, u64), TrainError> {
+) -> Result<(Generator, u64), RenderError> {
     let (generator, step) = Generator::load(&model.checkpoint_path(stage), config, stage, device)?;
     let planned = config
         .training
@@ -47,17 +76,14 @@ fn load_stage(
 }
 
 impl Renderer {
-    pub fn load(model: &ModelDir, device: Device) -> Result<Self, TrainError> {
+    pub fn load(model: &ModelDir, device: Device) -> Result<Self, RenderError> {
         let config = model.read_config()?;
         let body_stage = [Stage::Local, Stage::Global]
             .into_iter()
             .filter(|s| config.has_stage(*s))
             .find(|s| model.checkpoint_path(*s).exists())
-            .ok_or_else(|| {
-                TrainError::Plan(format!(
-                    "{} has no checkpoint yet: train it first",
-                    model.root().display()
-                ))
+            .ok_or_else(|| RenderError::NotTrained {
+                model: model.root().to_path_buf(),
             })?;
         if body_stage != config.body_stage() {
             tracing::warn!(
@@ -109,27 +135,58 @@ impl Renderer {
     /// since the last [`reset`](Self::reset), its face refined inside `face` when the
     /// face GAN is trained (no face box: the body model's frame as it is). A model whose
     /// local stage is not trained yet works at the global stage's size, scaled up.
-    pub fn render(&mut self, figure: &RgbImage, face: Option<FaceBox>) -> RgbImage {
+    /// libtorch's failures (out of device memory, say) are errors, and leave the
+    /// previous frame as it was.
+    pub fn render(
+        &mut self,
+        figure: &RgbImage,
+        face: Option<FaceBox>,
+    ) -> Result<RgbImage, RenderError> {
+        let (width, height) = (self.config.width, self.config.height);
+        if let Some(face) = face {
+            let inside = |start: u32, limit: u32| {
+                start.checked_add(face.size).is_some_and(|end| end <= limit)
+            };
+            if face.size == 0 || !inside(face.x, width) || !inside(face.y, height) {
+                return Err(RenderError::FaceOutside {
+                    face,
+                    width,
+                    height,
+                });
+            }
+        }
+        let device = self.body.vs.device();
+        let torch = |source| RenderError::Torch { device, source };
+        let (generated, frame) = tch::no_grad(|| self.generate(figure, face)).map_err(torch)?;
+        let image = f_to_image(&frame).map_err(torch)?;
+        if self.body.temporal {
+            self.previous = Some(generated);
+        }
+        Ok(image)
+    }
+
+    /// The body model's frame at its stage's size, and the full frame with the face
+    /// refined.
+    fn generate(
+        &self,
+        figure: &RgbImage,
+        face: Option<FaceBox>,
+    ) -> Result<(Tensor, Tensor), TchError> {
         let (w, h) = (i64::from(self.config.width), i64::from(self.config.height));
         let device = self.body.vs.device();
-        let frame = tch::no_grad(|| {
-            let figure = resize(&to_tensor(figure, device), h, w);
-            let (sw, _) = self.config.stage_size(self.stage());
-            let factor = w / i64::from(sw);
-            let generated = self
-                .body
-                .frame(&shrink(&figure, factor), self.previous.as_ref());
-            if self.body.temporal {
-                self.previous = Some(generated.shallow_clone());
+        let figure = f_resize(&f_to_tensor(figure, device)?, h, w)?;
+        let (sw, _) = self.config.stage_size(self.stage());
+        let factor = w / i64::from(sw).max(1);
+        let generated = self
+            .body
+            .f_frame(&f_shrink(&figure, factor)?, self.previous.as_ref())?;
+        let full = f_resize(&generated, h, w)?;
+        let frame = match (&self.face, face) {
+            (Some(face_gan), Some(face)) => {
+                crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())?
             }
-            let full = resize(&generated, h, w);
-            match (&self.face, face) {
-                (Some(face_gan), Some(face)) => {
-                    crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())
-                }
-                _ => full,
-            }
-        });
-        to_image(&frame)
+            _ => full,
+        };
+        Ok((generated, frame))
     }
 }

@@ -18,8 +18,8 @@ pub mod plate;
 pub mod plot;
 pub mod train;
 
-pub use config::{DiscriminatorConfig, GeneratorConfig, ModelConfig, Preset, Stage};
+pub use config::{ConfigError, DiscriminatorConfig, GeneratorConfig, ModelConfig, Preset, Stage};
 pub use dataset::{Dataset, DatasetError, DatasetWriter};
-pub use inference::Renderer;
+pub use inference::{RenderError, Renderer};
 pub use model_dir::{ModelDir, Target};
 pub use train::{train, Event, Outcome, TrainError, TrainOptions};

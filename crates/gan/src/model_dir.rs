@@ -14,17 +14,23 @@ use std::path::{Path, PathBuf};
 use dancenow_pose::normalize::VideoStats;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelConfig, Stage};
+use crate::config::{ConfigError, ModelConfig, Stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelDirError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A file written atomically (config, target, losses) that could not be.
+    #[error(transparent)]
+    Write(#[from] dancenow_pose::PoseError),
     #[error("{path}: {problem}")]
     Invalid { path: PathBuf, problem: String },
+    /// `config.toml` parses but asks for a model that cannot be built.
+    #[error("{path}: not a usable model configuration")]
+    Config { path: PathBuf, source: ConfigError },
 }
 
 /// What `transfer` needs to know of the person the model was trained on.
@@ -85,10 +91,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelDirError {
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelDirError> {
-    dancenow_pose::openpose::write_atomically(path, bytes).map_err(|e| ModelDirError::Invalid {
-        path: path.to_path_buf(),
-        problem: e.to_string(),
-    })
+    Ok(dancenow_pose::openpose::write_atomically(path, bytes)?)
 }
 
 impl ModelDir {
@@ -139,12 +142,10 @@ impl ModelDir {
 
     /// Starts a new model: its folders, `config.toml` and `target.json`.
     pub fn initialize(&self, config: &ModelConfig, target: &Target) -> Result<(), ModelDirError> {
-        config
-            .validate()
-            .map_err(|problem| ModelDirError::Invalid {
-                path: self.config_path(),
-                problem,
-            })?;
+        config.validate().map_err(|source| ModelDirError::Config {
+            path: self.config_path(),
+            source,
+        })?;
         self.create_dirs()?;
         self.write_config(config)?;
         self.write_target(target)
@@ -154,6 +155,8 @@ impl ModelDir {
         self.config_path().exists()
     }
 
+    /// Reads `config.toml` and checks it (a hand-edited file is rejected here, with its
+    /// path, before any network is built from it).
     pub fn read_config(&self) -> Result<ModelConfig, ModelDirError> {
         let path = self.config_path();
         let text = std::fs::read_to_string(&path).map_err(io(&path))?;
@@ -163,10 +166,7 @@ impl ModelDir {
         })?;
         config
             .validate()
-            .map_err(|problem| ModelDirError::Invalid {
-                path: path.clone(),
-                problem,
-            })?;
+            .map_err(|source| ModelDirError::Config { path, source })?;
         Ok(config)
     }
 

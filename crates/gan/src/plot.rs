@@ -1,7 +1,7 @@
 //! The loss plot that training keeps up to date: generator and discriminator losses over
 //! the steps of every stage, smoothed, on a log scale.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::prelude::*;
@@ -36,6 +36,16 @@ fn font_available() -> bool {
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
 
+/// A chart that could not be drawn or written. plotters' errors are generic over the
+/// backend, so the reason is kept as text.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot draw {what}: {reason}")]
+pub struct PlotError {
+    pub path: PathBuf,
+    pub what: String,
+    pub reason: String,
+}
+
 /// Draws a `size` PNG on white with `draw`, beside `path` and then renamed to it, so a
 /// viewer never sees half a picture; `what` names it in errors.
 fn draw_png(
@@ -43,7 +53,7 @@ fn draw_png(
     size: (u32, u32),
     what: &str,
     draw: impl for<'r, 'b> FnOnce(&'r Area<'b>) -> Result<(), Box<dyn std::error::Error + 'r>>,
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let partial = path.with_extension("partial.png");
     let drawn = {
         let root = BitMapBackend::new(&partial, size).into_drawing_area();
@@ -54,7 +64,11 @@ fn draw_png(
     };
     drawn
         .and_then(|()| std::fs::rename(&partial, path).map_err(|e| e.to_string()))
-        .map_err(|e| format!("{}: cannot draw {what}: {e}", path.display()))
+        .map_err(|reason| PlotError {
+            path: path.to_path_buf(),
+            what: what.into(),
+            reason,
+        })
 }
 
 /// A chart's frame on `root`: a margin, and with `labels` the title and room for the
@@ -106,7 +120,7 @@ fn smooth(values: &[f64], window: usize) -> Vec<f64> {
 }
 
 /// Draws `records` (in training order) to a PNG at `path`.
-pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), String> {
+pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), PlotError> {
     if records.is_empty() {
         return Ok(());
     }
@@ -196,12 +210,16 @@ pub fn write_line_chart(
     x_label: &str,
     y_label: &str,
     lines: &[Line],
-) -> Result<(), String> {
+) -> Result<(), PlotError> {
     let points = || lines.iter().flat_map(|l| &l.points);
     let (x0, x1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
     let (y0, y1) = points().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     if x0 > x1 {
-        return Err(format!("{}: nothing to plot", path.display()));
+        return Err(PlotError {
+            path: path.to_path_buf(),
+            what: "the chart".into(),
+            reason: "nothing to plot".into(),
+        });
     }
     let pad_x = ((x1 - x0) * 0.02).max(0.5);
     let pad_y = ((y1 - y0) * 0.1).max(1e-3);

@@ -21,11 +21,16 @@ use crate::losses;
 use crate::model_dir::{LossRecord, ModelDir, ModelDirError};
 use crate::networks::{MultiscaleDiscriminator, Vgg16, VggError};
 use crate::optim::Adam;
+use crate::plot::PlotError;
 
 /// Frames shown in each sample grid.
 const SAMPLE_FRAMES: usize = 3;
 
+/// Why training cannot start or go on, grouped by who can fix it: the files it reads
+/// (dataset, checkpoints, model folder, weights), the plan (stages, sizes), the run itself
+/// (divergence) and what it writes.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TrainError {
     #[error(transparent)]
     Dataset(#[from] DatasetError),
@@ -35,8 +40,66 @@ pub enum TrainError {
     ModelDir(#[from] ModelDirError),
     #[error(transparent)]
     Vgg(#[from] VggError),
-    #[error("{0}")]
-    Plan(String),
+    /// The dataset was prepared at another size than the model's.
+    #[error(
+        "{dataset}: the dataset's images are {}x{}, the model in {model} is {}x{}",
+        dataset_size.0, dataset_size.1, model_size.0, model_size.1
+    )]
+    SizeMismatch {
+        dataset: PathBuf,
+        dataset_size: (u32, u32),
+        model: PathBuf,
+        model_size: (u32, u32),
+    },
+    #[error(
+        "the VGG loss is on (training.vgg_weight = {vgg_weight}) but no VGG16 weights were \
+         given; run `cargo xtask setup`, or set training.vgg_weight = 0 in config.toml"
+    )]
+    NoVggWeights { vgg_weight: f64 },
+    /// Only one stage was asked for, and the model's schedule does not have it.
+    #[error(
+        "{model}: the schedule has no {stage} stage (its stages: {})",
+        stage_list(schedule)
+    )]
+    NotInSchedule {
+        stage: Stage,
+        model: PathBuf,
+        schedule: Vec<Stage>,
+    },
+    #[error("{dataset}: the face stage needs training frames with a face box, and none has one")]
+    NoFaceFrames { dataset: PathBuf },
+    #[error(
+        "{dataset}: temporal smoothing trains on consecutive frames, and no two kept training \
+         frames follow each other; train with --no-temporal"
+    )]
+    NoConsecutiveFrames { dataset: PathBuf },
+    /// A temporal example ends at a frame whose previous frame was not kept.
+    #[error("{dataset}: frame {index} has no previous frame")]
+    NoPreviousFrame { dataset: PathBuf, index: usize },
+    /// A stage starts from (or refines) another stage that has not been trained.
+    #[error(
+        "the {needed_by} stage {} the {stage} stage, which has no checkpoint ({path}); \
+         train it first",
+        builds_on(*needed_by)
+    )]
+    MissingCheckpoint {
+        stage: Stage,
+        needed_by: Stage,
+        path: PathBuf,
+    },
+    /// As [`TrainError::MissingCheckpoint`], with a checkpoint that stopped early.
+    #[error(
+        "the {needed_by} stage {} the {stage} stage, which stopped at step {step} of {steps} \
+         ({path}); train it to the end first",
+        builds_on(*needed_by)
+    )]
+    StageNotFinished {
+        stage: Stage,
+        needed_by: Stage,
+        step: u64,
+        steps: u64,
+        path: PathBuf,
+    },
     #[error("training diverged in the {stage} stage at step {step}: the {loss} loss is {value}; {kept}. Try a lower learning rate (training.lr in config.toml) and --resume")]
     Diverged {
         stage: Stage,
@@ -45,8 +108,29 @@ pub enum TrainError {
         value: f64,
         kept: String,
     },
-    #[error("{0}")]
-    Output(String),
+    #[error("{path}: cannot write the sample grid")]
+    Sample {
+        path: PathBuf,
+        source: image::ImageError,
+    },
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+}
+
+/// How stage `needed_by` depends on the stage before it, for messages.
+fn builds_on(needed_by: Stage) -> &'static str {
+    match needed_by {
+        Stage::Face => "refines the frames of",
+        _ => "starts from the weights of",
+    }
+}
+
+fn stage_list(stages: &[Stage]) -> String {
+    stages
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// What happens during training, for progress bars and logs.
@@ -100,27 +184,32 @@ pub fn train(
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Outcome, TrainError> {
     let config = model.read_config()?;
-    if (dataset.info.width, dataset.info.height) != (config.width, config.height) {
-        return Err(TrainError::Plan(format!(
-            "{}: the dataset's images are {}x{}, the model in {} is {}x{}",
-            dataset.layout.root().display(),
-            dataset.info.width,
-            dataset.info.height,
-            model.root().display(),
-            config.width,
-            config.height
-        )));
+    let (dataset_size, model_size) = (
+        (dataset.info.width, dataset.info.height),
+        (config.width, config.height),
+    );
+    if dataset_size != model_size {
+        return Err(TrainError::SizeMismatch {
+            dataset: dataset.layout.root().to_path_buf(),
+            dataset_size,
+            model: model.root().to_path_buf(),
+            model_size,
+        });
     }
-    model.create_dirs()?;
-    let vgg = match (config.training.vgg_weight > 0.0, &options.vgg_weights) {
+    if let Some(stage) = options.only_stage.filter(|s| !config.has_stage(*s)) {
+        return Err(TrainError::NotInSchedule {
+            stage,
+            model: model.root().to_path_buf(),
+            schedule: config.training.stages.iter().map(|s| s.stage).collect(),
+        });
+    }
+    let vgg_weight = config.training.vgg_weight;
+    let vgg = match (vgg_weight > 0.0, &options.vgg_weights) {
         (false, _) => None,
         (true, Some(path)) => Some(Vgg16::load(path, options.device)?),
-        (true, None) => {
-            return Err(TrainError::Plan(
-                "the VGG loss is on but no VGG16 weights were given".into(),
-            ))
-        }
+        (true, None) => return Err(TrainError::NoVggWeights { vgg_weight }),
     };
+    model.create_dirs()?;
     let mut losses = model.read_losses()?;
     let mut steps_this_run = 0u64;
     let stages = config.training.stages.clone();
@@ -181,8 +270,7 @@ pub fn train(
                 let path = model.checkpoint_path(stage);
                 trainer.save(&path, done)?;
                 model.write_losses(&losses)?;
-                crate::plot::write_loss_plot(&losses, &model.plot_path())
-                    .map_err(TrainError::Output)?;
+                crate::plot::write_loss_plot(&losses, &model.plot_path())?;
                 last_saved = done;
                 on_event(Event::Checkpoint {
                     stage,
@@ -389,16 +477,14 @@ impl<'a> StageTrainer<'a> {
         let stage = config.training.stages[stage_index].stage;
         let train = examples_of(dataset, config, stage, Split::Train);
         if train.is_empty() {
-            let why = if stage == Stage::Face {
-                "the face stage needs training frames with a face box, and none has one"
+            let dataset = dataset.layout.root().to_path_buf();
+            // The dataset has training frames (Dataset::open checks), so one of the two
+            // filters of examples_of left none.
+            return Err(if stage == Stage::Face {
+                TrainError::NoFaceFrames { dataset }
             } else {
-                "temporal smoothing trains on consecutive frames, and no two kept training \
-                 frames follow each other; train with --no-temporal"
-            };
-            return Err(TrainError::Plan(format!(
-                "{}: {why}",
-                dataset.layout.root().display()
-            )));
+                TrainError::NoConsecutiveFrames { dataset }
+            });
         }
         let seed = config.training.seed.wrapping_add(stage_index as u64);
         let nets = seeded(seed, || Pix2PixHD::new(config, stage, device, vgg));
@@ -416,14 +502,22 @@ impl<'a> StageTrainer<'a> {
         })
     }
 
-    /// Loads this stage's checkpoint, or starts from the previous stage's weights; the
-    /// step to continue from.
+    /// Loads this stage's checkpoint, or starts from the previous stage's weights (which
+    /// must be finished); the step to continue from.
     fn restore(&mut self, model: &ModelDir, previous: Option<Stage>) -> Result<u64, TrainError> {
-        if self.stage == Stage::Face {
-            self.body = Some(load_body(model, self.config, self.device)?);
-        }
         let path = model.checkpoint_path(self.stage);
-        if path.exists() {
+        let fresh = !path.exists();
+        if self.stage == Stage::Face {
+            let body_stage = self.config.body_stage();
+            let (mut body, step) =
+                load_base(model, self.config, body_stage, self.stage, self.device)?;
+            if fresh {
+                self.require_finished(model, body_stage, step)?;
+            }
+            body.vs.freeze();
+            self.body = Some(body);
+        }
+        if !fresh {
             let ckpt = Checkpoint::read(&path, self.device)?;
             ckpt.restore("g", &self.nets.generator.vs)?;
             ckpt.restore("d", &self.nets.d_vs)?;
@@ -440,19 +534,19 @@ impl<'a> StageTrainer<'a> {
                     reason,
                 })?;
             }
-            let step = ckpt.get("step", &Tensor::from(0i64))?.int64_value(&[]);
-            return Ok(step.max(0) as u64);
+            return Ok(ckpt.step()?);
         }
         if let Some(previous) = previous.filter(|_| self.stage != Stage::Face) {
             let prev_path = model.checkpoint_path(previous);
             if !prev_path.exists() {
-                return Err(TrainError::Plan(format!(
-                    "the {} stage starts from the {previous} stage, which has no checkpoint ({}); train it first",
-                    self.stage,
-                    prev_path.display()
-                )));
+                return Err(TrainError::MissingCheckpoint {
+                    stage: previous,
+                    needed_by: self.stage,
+                    path: prev_path,
+                });
             }
             let ckpt = Checkpoint::read(&prev_path, self.device)?;
+            self.require_finished(model, previous, ckpt.step()?)?;
             let copied = ckpt.restore_matching("g", &self.nets.generator.vs);
             ckpt.restore_matching("d", &self.nets.d_vs);
             tracing::info!(
@@ -461,6 +555,33 @@ impl<'a> StageTrainer<'a> {
             );
         }
         Ok(0)
+    }
+
+    /// An error unless `stage`, which this stage builds on, reached the end of its
+    /// schedule (its checkpoint is at `step`).
+    fn require_finished(
+        &self,
+        model: &ModelDir,
+        stage: Stage,
+        step: u64,
+    ) -> Result<(), TrainError> {
+        let steps = self
+            .config
+            .training
+            .stages
+            .iter()
+            .find(|s| s.stage == stage)
+            .map_or(0, |s| s.steps);
+        if step < steps {
+            return Err(TrainError::StageNotFinished {
+                stage,
+                needed_by: self.stage,
+                step,
+                steps,
+                path: model.checkpoint_path(stage),
+            });
+        }
+        Ok(())
     }
 
     fn save(&self, path: &std::path::Path, step: u64) -> Result<(), TrainError> {
@@ -520,9 +641,13 @@ impl<'a> StageTrainer<'a> {
     fn examples(&self, entry: &FrameEntry) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
         let mut frames = vec![entry];
         while frames.len() < self.config.frames_per_example() {
-            let previous = self.dataset.previous(frames[0]).ok_or_else(|| {
-                TrainError::Plan(format!("frame {} has no previous frame", entry.index))
-            })?;
+            let previous =
+                self.dataset
+                    .previous(frames[0])
+                    .ok_or_else(|| TrainError::NoPreviousFrame {
+                        dataset: self.dataset.layout.root().to_path_buf(),
+                        index: frames[0].index,
+                    })?;
             frames.insert(0, previous);
         }
         let mut xs = Vec::with_capacity(frames.len());
@@ -592,7 +717,10 @@ impl<'a> StageTrainer<'a> {
         let partial = path.with_extension("partial.png");
         grid.save(&partial)
             .and_then(|()| std::fs::rename(&partial, path).map_err(Into::into))
-            .map_err(|e| TrainError::Output(format!("{}: {e}", path.display())))
+            .map_err(|source| TrainError::Sample {
+                path: path.to_path_buf(),
+                source,
+            })
     }
 }
 
@@ -611,24 +739,24 @@ fn examples_of<'a>(
         .collect()
 }
 
-/// The trained body generator (the schedule's last body stage), frozen, for the face
-/// stage.
-fn load_body(
+/// The generator of `stage` that stage `needed_by` builds on (the face stage: the trained
+/// body generator), and the step of its checkpoint.
+fn load_base(
     model: &ModelDir,
     config: &ModelConfig,
+    stage: Stage,
+    needed_by: Stage,
     device: Device,
-) -> Result<Generator, TrainError> {
-    let stage = config.body_stage();
+) -> Result<(Generator, u64), TrainError> {
     let path = model.checkpoint_path(stage);
     if !path.exists() {
-        return Err(TrainError::Plan(format!(
-            "the face stage refines the {stage} stage's frames, and it has no checkpoint ({}); train it first",
-            path.display()
-        )));
+        return Err(TrainError::MissingCheckpoint {
+            stage,
+            needed_by,
+            path,
+        });
     }
-    let (mut body, _) = Generator::load(&path, config, stage, device)?;
-    body.vs.freeze();
-    Ok(body)
+    Ok(Generator::load(&path, config, stage, device)?)
 }
 
 /// The body generator's frame for the last of consecutive stick figures `xs`, each frame

@@ -112,10 +112,10 @@ fn the_face_stage_refines_only_the_face_box_and_leaves_the_body_model_alone() {
     let figure = dataset
         .load_image(&dataset.layout.figure_path(entry.index))
         .unwrap();
-    let refined = with_face.render(&figure, Some(face));
+    let refined = with_face.render(&figure, Some(face)).unwrap();
     with_face.reset();
-    let no_face_in_view = with_face.render(&figure, None);
-    let body = without.render(&figure, Some(face));
+    let no_face_in_view = with_face.render(&figure, None).unwrap();
+    let body = without.render(&figure, Some(face)).unwrap();
     assert_eq!(
         no_face_in_view, body,
         "no face box: the body model's frame unchanged"

@@ -160,7 +160,11 @@ fn temporal_models_take_the_previous_frame_and_judge_frame_pairs() {
     plain.validate().unwrap();
     let mut inconsistent = temporal.clone();
     inconsistent.generator.input_nc = 3;
-    assert!(inconsistent.validate().unwrap_err().contains("temporal"));
+    assert!(inconsistent
+        .validate()
+        .unwrap_err()
+        .to_string()
+        .contains("temporal"));
 
     let g = Generator::new(&temporal, Stage::Global, Device::Cpu);
     let x = Tensor::rand([1, 3, 64, 64], (Kind::Float, Device::Cpu));

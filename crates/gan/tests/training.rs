@@ -94,7 +94,7 @@ fn train_to_end(model: &ModelDir, dataset: &Dataset) -> Vec<(RgbImage, RgbImage)
     let outcome = train(model, dataset, &options(&stop, None), &mut |_| {}).unwrap();
     assert_eq!(outcome, Outcome::Finished);
     let mut renderer = Renderer::load(model, Device::Cpu).unwrap();
-    held_out_frames(dataset, |f| renderer.render(f, None))
+    held_out_frames(dataset, |f| renderer.render(f, None).unwrap())
 }
 
 #[test]
@@ -301,4 +301,160 @@ fn diverging_training_stops_with_a_clear_message_and_keeps_the_last_checkpoint()
         "{err}"
     );
     Renderer::load(&model, Device::Cpu).expect("the last good checkpoint loads");
+}
+
+/// `dataset.json` rewritten by `edit`, and the dataset opened again.
+fn edited_dataset(
+    dataset: &Dataset,
+    edit: impl Fn(&mut dancenow_gan::dataset::FrameEntry),
+) -> Dataset {
+    let mut info = dataset.info.clone();
+    info.frames.iter_mut().for_each(edit);
+    let path = dataset.layout.info_path();
+    std::fs::write(&path, serde_json::to_string(&info).unwrap()).unwrap();
+    Dataset::open(dataset.layout.root()).unwrap()
+}
+
+/// Each way a training plan can be wrong is its own error, found before any step runs.
+#[test]
+fn plan_errors_say_what_is_wrong() {
+    use dancenow_gan::TrainError;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 6, 1, SIZE);
+    let stop = AtomicBool::new(false);
+    let mut config = Preset::Tiny.config(SIZE, SIZE);
+    config.training.vgg_weight = 0.0;
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let mut opts = options(&stop, None);
+    opts.vgg_weights = None;
+
+    // The VGG loss without its weights.
+    let mut vgg_on = config.clone();
+    vgg_on.training.vgg_weight = 0.5;
+    model.write_config(&vgg_on).unwrap();
+    let err = train(&model, &dataset, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(err, TrainError::NoVggWeights { vgg_weight } if vgg_weight == 0.5),
+        "{err}"
+    );
+    model.write_config(&config).unwrap();
+
+    // A model of another size than the dataset's images.
+    let small = new_model(
+        &tmp.path().join("small"),
+        &Preset::Tiny.config(SIZE / 2, SIZE / 2),
+        &dataset,
+    );
+    let err = train(&small, &dataset, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            TrainError::SizeMismatch {
+                dataset_size: (64, 64),
+                model_size: (32, 32),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("64x64") && err.to_string().contains("32x32"));
+
+    // A stage the schedule does not have.
+    opts.only_stage = Some(Stage::Local);
+    let err = train(&model, &dataset, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::NotInSchedule { stage: Stage::Local, schedule, .. }
+            if schedule == &[Stage::Global, Stage::Face]),
+        "{err}"
+    );
+
+    // The face stage before the body model it refines.
+    opts.only_stage = Some(Stage::Face);
+    let err = train(&model, &dataset, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            TrainError::MissingCheckpoint { stage: Stage::Global, needed_by: Stage::Face, path }
+                if *path == model.checkpoint_path(Stage::Global)
+        ),
+        "{err}"
+    );
+
+    // ... and after one step of its eight.
+    let mut short = config.clone();
+    short.training.stages[0].steps = 8;
+    model.write_config(&short).unwrap();
+    opts.only_stage = Some(Stage::Global);
+    opts.max_steps = Some(1);
+    train(&model, &dataset, &opts, &mut |_| {}).unwrap();
+    opts.only_stage = Some(Stage::Face);
+    let err = train(&model, &dataset, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            TrainError::StageNotFinished {
+                stage: Stage::Global,
+                needed_by: Stage::Face,
+                step: 1,
+                steps: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    // A face stage without a single face box.
+    let faceless = edited_dataset(&dataset, |f| f.face = None);
+    let err = train(&model, &faceless, &opts, &mut |_| {}).unwrap_err();
+    assert!(matches!(&err, TrainError::NoFaceFrames { .. }), "{err}");
+
+    // Temporal smoothing without two consecutive training frames.
+    let alternating = edited_dataset(&dataset, |f| {
+        f.split = if f.index % 2 == 0 {
+            Split::Train
+        } else {
+            Split::Val
+        }
+    });
+    opts.only_stage = Some(Stage::Global);
+    let err = train(&model, &alternating, &opts, &mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&err, TrainError::NoConsecutiveFrames { dataset } if dataset == alternating.layout.root()),
+        "{err}"
+    );
+}
+
+/// A model folder without a checkpoint cannot render; a face box outside the frame is
+/// the caller's error, not a libtorch panic.
+#[test]
+fn rendering_errors_are_typed() {
+    use dancenow_gan::RenderError;
+    use dancenow_pose::FaceBox;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 4, 1, SIZE);
+    let mut config = tiny(1);
+    config.training.vgg_weight = 0.0;
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let err = Renderer::load(&model, Device::Cpu).err().unwrap();
+    assert!(matches!(err, RenderError::NotTrained { .. }), "{err}");
+
+    let stop = AtomicBool::new(false);
+    let mut opts = options(&stop, None);
+    opts.vgg_weights = None;
+    train(&model, &dataset, &opts, &mut |_| {}).unwrap();
+    let mut renderer = Renderer::load(&model, Device::Cpu).unwrap();
+    let figure = RgbImage::new(SIZE, SIZE);
+    let outside = FaceBox {
+        x: SIZE - 4,
+        y: 0,
+        size: 8,
+    };
+    let err = renderer.render(&figure, Some(outside)).unwrap_err();
+    assert!(matches!(err, RenderError::FaceOutside { .. }), "{err}");
+    assert_eq!(
+        renderer.render(&figure, None).unwrap().dimensions(),
+        (SIZE, SIZE)
+    );
 }

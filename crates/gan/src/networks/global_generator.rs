@@ -4,20 +4,20 @@
 //! but the last is followed by instance norm and ReLU.
 
 use dancenow_nn::tch::nn::{self, Module};
-use dancenow_nn::tch::Tensor;
+use dancenow_nn::tch::{TchError, Tensor};
 
-use super::layers::{conv, norm_relu, reflect, upconv};
+use super::layers::{f_norm_relu, f_reflect, Conv, UpConv};
 use super::resnet_block::ResnetBlock;
 use crate::config::GeneratorConfig;
 
 #[derive(Debug)]
 pub struct GlobalGenerator {
-    front: nn::Conv2D,
-    down: Vec<nn::Conv2D>,
+    front: Conv,
+    down: Vec<Conv>,
     blocks: Vec<ResnetBlock>,
-    up: Vec<nn::ConvTranspose2D>,
+    up: Vec<UpConv>,
     /// The output convolution; absent inside a local enhancer, which adds its own.
-    out: Option<nn::Conv2D>,
+    out: Option<Conv>,
 }
 
 impl GlobalGenerator {
@@ -30,7 +30,7 @@ impl GlobalGenerator {
             config.n_downsampling,
             config.n_blocks,
         );
-        generator.out = Some(conv(p / "out", config.ngf, config.output_nc, 7, 1, 0));
+        generator.out = Some(Conv::new(p / "out", config.ngf, config.output_nc, 7, 1, 0));
         generator
     }
 
@@ -42,11 +42,11 @@ impl GlobalGenerator {
         n_downsampling: i64,
         n_blocks: i64,
     ) -> Self {
-        let front = conv(p / "front", input_nc, ngf, 7, 1, 0);
+        let front = Conv::new(p / "front", input_nc, ngf, 7, 1, 0);
         let down = (0..n_downsampling)
             .map(|i| {
                 let c = ngf << i;
-                conv(p / format!("down{i}"), c, 2 * c, 3, 2, 1)
+                Conv::new(p / format!("down{i}"), c, 2 * c, 3, 2, 1)
             })
             .collect();
         let deepest = ngf << n_downsampling;
@@ -56,7 +56,7 @@ impl GlobalGenerator {
         let up = (0..n_downsampling)
             .map(|i| {
                 let c = deepest >> i;
-                upconv(p / format!("up{i}"), c, c / 2)
+                UpConv::new(p / format!("up{i}"), c, c / 2)
             })
             .collect();
         Self {
@@ -68,28 +68,35 @@ impl GlobalGenerator {
         }
     }
 
-    /// The trunk's output: `ngf` channels at the input's resolution.
-    pub fn features(&self, x: &Tensor) -> Tensor {
-        let mut h = norm_relu(&self.front.forward(&reflect(x, 3)));
+    /// The trunk's output: `ngf` channels at the input's resolution; libtorch's failures
+    /// (out of memory, say) as errors.
+    pub fn f_features(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let mut h = f_norm_relu(&self.front.f_forward(&f_reflect(x, 3)?)?)?;
         for layer in &self.down {
-            h = norm_relu(&layer.forward(&h));
+            h = f_norm_relu(&layer.f_forward(&h)?)?;
         }
         for block in &self.blocks {
-            h = block.forward(&h);
+            h = block.f_forward(&h)?;
         }
         for layer in &self.up {
-            h = norm_relu(&layer.forward(&h));
+            h = f_norm_relu(&layer.f_forward(&h)?)?;
         }
-        h
+        Ok(h)
+    }
+
+    /// The generator, with libtorch's failures as errors.
+    pub fn f_forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let h = self.f_features(x)?;
+        match &self.out {
+            Some(out) => out.f_forward(&f_reflect(&h, 3)?)?.f_tanh(),
+            None => Ok(h),
+        }
     }
 }
 
 impl Module for GlobalGenerator {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let h = self.features(x);
-        match &self.out {
-            Some(out) => out.forward(&reflect(&h, 3)).tanh(),
-            None => h,
-        }
+        self.f_forward(x)
+            .unwrap_or_else(|e| panic!("global generator: {e}"))
     }
 }

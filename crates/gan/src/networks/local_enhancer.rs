@@ -4,19 +4,19 @@
 //! transposed convolution bring it up; the last enhancer ends with conv7 and tanh.
 
 use dancenow_nn::tch::nn::{self, Module};
-use dancenow_nn::tch::Tensor;
+use dancenow_nn::tch::{TchError, Tensor};
 
 use super::global_generator::GlobalGenerator;
-use super::layers::{conv, downsample, norm_relu, reflect, upconv};
+use super::layers::{f_downsample, f_norm_relu, f_reflect, Conv, UpConv};
 use super::resnet_block::ResnetBlock;
 use crate::config::GeneratorConfig;
 
 #[derive(Debug)]
 struct Enhancer {
-    front: nn::Conv2D,
-    down: nn::Conv2D,
+    front: Conv,
+    down: Conv,
     blocks: Vec<ResnetBlock>,
-    up: nn::ConvTranspose2D,
+    up: UpConv,
 }
 
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub struct LocalEnhancer {
     global: GlobalGenerator,
     /// Coarsest first.
     enhancers: Vec<Enhancer>,
-    out: nn::Conv2D,
+    out: Conv,
 }
 
 impl LocalEnhancer {
@@ -42,43 +42,47 @@ impl LocalEnhancer {
                 let p = p / format!("enhancer{k}");
                 let c = config.ngf << (n - k);
                 Enhancer {
-                    front: conv(&p / "front", config.input_nc, c, 7, 1, 0),
-                    down: conv(&p / "down", c, 2 * c, 3, 2, 1),
+                    front: Conv::new(&p / "front", config.input_nc, c, 7, 1, 0),
+                    down: Conv::new(&p / "down", c, 2 * c, 3, 2, 1),
                     blocks: (0..config.n_blocks_local)
                         .map(|i| ResnetBlock::new(&p / format!("block{i}"), 2 * c))
                         .collect(),
-                    up: upconv(&p / "up", 2 * c, c),
+                    up: UpConv::new(&p / "up", 2 * c, c),
                 }
             })
             .collect();
         Self {
             global,
             enhancers,
-            out: conv(p / "out", config.ngf, config.output_nc, 7, 1, 0),
+            out: Conv::new(p / "out", config.ngf, config.output_nc, 7, 1, 0),
         }
+    }
+
+    /// The generator, with libtorch's failures (out of memory, say) as errors.
+    pub fn f_forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        // The input average-pooled once per enhancer, coarsest last.
+        let mut inputs = vec![x.shallow_clone()];
+        for _ in 0..self.enhancers.len() {
+            let next = f_downsample(inputs.last().unwrap_or(x))?;
+            inputs.push(next);
+        }
+        let mut h = self.global.f_features(inputs.last().unwrap_or(x))?;
+        for (enhancer, input) in self.enhancers.iter().zip(inputs.iter().rev().skip(1)) {
+            let local = f_norm_relu(&enhancer.front.f_forward(&f_reflect(input, 3)?)?)?;
+            let local = f_norm_relu(&enhancer.down.f_forward(&local)?)?;
+            h = local.f_add(&h)?;
+            for block in &enhancer.blocks {
+                h = block.f_forward(&h)?;
+            }
+            h = f_norm_relu(&enhancer.up.f_forward(&h)?)?;
+        }
+        self.out.f_forward(&f_reflect(&h, 3)?)?.f_tanh()
     }
 }
 
 impl Module for LocalEnhancer {
     fn forward(&self, x: &Tensor) -> Tensor {
-        // inputs[k]: the input average-pooled k times.
-        let mut inputs = vec![x.shallow_clone()];
-        for _ in 0..self.enhancers.len() {
-            let next = downsample(inputs.last().expect("at least the input"));
-            inputs.push(next);
-        }
-        let mut h = self
-            .global
-            .features(inputs.last().expect("at least the input"));
-        for (enhancer, input) in self.enhancers.iter().zip(inputs.iter().rev().skip(1)) {
-            let local = norm_relu(&enhancer.front.forward(&reflect(input, 3)));
-            let local = norm_relu(&enhancer.down.forward(&local));
-            h = local + h;
-            for block in &enhancer.blocks {
-                h = block.forward(&h);
-            }
-            h = norm_relu(&enhancer.up.forward(&h));
-        }
-        self.out.forward(&reflect(&h, 3)).tanh()
+        self.f_forward(x)
+            .unwrap_or_else(|e| panic!("local enhancer: {e}"))
     }
 }

@@ -2,29 +2,35 @@
 //! added to the input.
 
 use dancenow_nn::tch::nn::{self, Module};
-use dancenow_nn::tch::Tensor;
+use dancenow_nn::tch::{TchError, Tensor};
 
-use super::layers::{conv, instance_norm, norm_relu, reflect};
+use super::layers::{f_instance_norm, f_norm_relu, f_reflect, Conv};
 
 #[derive(Debug)]
 pub struct ResnetBlock {
-    conv1: nn::Conv2D,
-    conv2: nn::Conv2D,
+    conv1: Conv,
+    conv2: Conv,
 }
 
 impl ResnetBlock {
     pub fn new(p: nn::Path, dim: i64) -> Self {
         Self {
-            conv1: conv(&p / "conv1", dim, dim, 3, 1, 0),
-            conv2: conv(&p / "conv2", dim, dim, 3, 1, 0),
+            conv1: Conv::new(&p / "conv1", dim, dim, 3, 1, 0),
+            conv2: Conv::new(&p / "conv2", dim, dim, 3, 1, 0),
         }
+    }
+
+    /// The block, with libtorch's failures as errors.
+    pub fn f_forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
+        let h = f_norm_relu(&self.conv1.f_forward(&f_reflect(x, 1)?)?)?;
+        let h = f_instance_norm(&self.conv2.f_forward(&f_reflect(&h, 1)?)?)?;
+        x.f_add(&h)
     }
 }
 
 impl Module for ResnetBlock {
     fn forward(&self, x: &Tensor) -> Tensor {
-        let h = norm_relu(&self.conv1.forward(&reflect(x, 1)));
-        let h = instance_norm(&self.conv2.forward(&reflect(&h, 1)));
-        x + h
+        self.f_forward(x)
+            .unwrap_or_else(|e| panic!("residual block: {e}"))
     }
 }

@@ -31,7 +31,7 @@ const STD: [f64; 3] = [0.229, 0.224, 0.225];
 
 #[derive(Debug, thiserror::Error)]
 pub enum VggError {
-    #[error("{path}: cannot load the VGG16 weights ({source}); run `cargo xtask setup`")]
+    #[error("{path}: cannot load the VGG16 weights (run `cargo xtask setup`)")]
     Load {
         path: std::path::PathBuf,
         source: dancenow_nn::tch::TchError,
