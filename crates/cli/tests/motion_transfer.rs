@@ -98,11 +98,37 @@ fn prepare_train_and_transfer_a_real_clip() {
         "--device",
         "cpu",
     ]);
+    // The person is pasted into the target's own full-size frame (270x480 here).
     let info = probe(&video).unwrap();
     assert_eq!(
         (info.width, info.height, info.frame_count),
-        (64, 64, Some(16))
+        (270, 480, Some(16))
     );
+    assert!(model.join("plate.png").is_file());
+
+    // The source's sound is kept.
+    let with_sound = p("clip-with-sound.mp4");
+    let ffmpeg = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i", s(&clip), "-f", "lavfi", "-i"])
+        .arg("sine=frequency=440:duration=2")
+        .args(["-c:v", "copy", "-c:a", "aac", "-shortest", s(&with_sound)])
+        .status()
+        .unwrap();
+    assert!(ffmpeg.success());
+    let video = p("out-with-sound.mp4");
+    succeed(&[
+        "transfer",
+        s(&with_sound),
+        "--model",
+        s(&model),
+        "-o",
+        s(&video),
+        "--device",
+        "cpu",
+    ]);
+    let info = probe(&video).unwrap();
+    assert_eq!((info.width, info.height), (270, 480));
+    assert!(info.has_audio, "the output lost the source's sound");
 
     let side = p("side.mp4");
     succeed(&[
@@ -117,10 +143,10 @@ fn prepare_train_and_transfer_a_real_clip() {
         "cpu",
     ]);
     let info = probe(&side).unwrap();
-    // The 270x480 source at 64 high is 36 wide, then the figure and the output.
+    // The 270x480 source, the 64x64 figure scaled to 480 high, the 270x480 output.
     assert_eq!(
         (info.width, info.height, info.frame_count),
-        (36 + 128, 64, Some(16))
+        (270 + 480 + 270, 480, Some(16))
     );
 
     // eval measures the held-out frames, beside a second model when asked.
@@ -257,12 +283,20 @@ fn demo_runs_the_whole_pipeline_on_the_sample_videos() {
     ];
     let printed = succeed(&demo);
     assert!(printed.contains("demo finished"), "{printed}");
-    // The sports2d sample: 230 frames; source | figure | output at 64 high.
+    // The sports2d sample: 230 frames; source | figure | output, at least 256 high.
     let info = probe(&out.join("transfer.mp4")).unwrap();
-    assert_eq!((info.height, info.frame_count), (64, Some(230)));
+    assert_eq!(info.frame_count, Some(230));
+    assert!(
+        (256..=720).contains(&info.height),
+        "panels {} high",
+        info.height
+    );
     assert!(info.width > 128);
     let strip = image::open(out.join("strip.png")).unwrap();
-    assert_eq!((strip.width(), strip.height()), (info.width, 4 * 64));
+    assert_eq!(
+        (strip.width(), strip.height()),
+        (info.width, 4 * info.height)
+    );
     for file in ["report/report.html", "report/report.md", "model/losses.png"] {
         assert!(out.join(file).is_file(), "{file}");
     }

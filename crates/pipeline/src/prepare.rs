@@ -4,13 +4,16 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use dancenow_gan::dataset::{DatasetInfo, FrameEntry, Split};
+use dancenow_gan::plate::{PlateBuilder, SEEN};
 use dancenow_gan::DatasetWriter;
 use dancenow_media::FrameSource;
 use dancenow_pose::crop::DEFAULT_MARGIN;
+use dancenow_pose::mask::{person_mask, DEFAULT_MASK_MARGIN};
 use dancenow_pose::normalize::VideoStats;
 use dancenow_pose::openpose::SequenceInfo;
 use dancenow_pose::render::StickFigure;
 use dancenow_pose::{CropWindow, FaceBox, Frame, Person};
+use image::GrayImage;
 use tracing::info;
 
 use crate::progress::Progress;
@@ -107,9 +110,11 @@ pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareS
     let mut frames = Vec::with_capacity(indices.len());
     let mut source = FrameSource::open(&args.input, args.detect.fps)?;
     let bar = progress.phase("writing the dataset", "frames", Some(mapped.len() as u64));
+    let mut plate = PlateBuilder::new(track.width, track.height);
     for (index, image) in source.by_ref().enumerate() {
         let image = image.with_context(|| format!("reading frame {index}"))?;
         bar.inc();
+        offer_to_plate(&mut plate, index, &image, &track)?;
         let Some(Some(person)) = mapped.get(index) else {
             continue;
         };
@@ -134,6 +139,17 @@ pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareS
         });
     }
     drop(bar);
+    let plate = plate
+        .finish()
+        .with_context(|| format!("estimating the background of {}", args.input.display()))?;
+    let seen = plate.seen.pixels().filter(|p| p.0[0] == SEEN).count() as f64
+        / (plate.seen.width() as f64 * plate.seen.height() as f64);
+    info!(
+        "background plate: median of {} frames; {:.0}% of it seen behind the person",
+        plate.samples,
+        seen * 100.0
+    );
+    writer.write_plate(&plate)?;
     if frames.len() != indices.len() {
         bail!(
             "{} ended after {} frames, but its poses cover {}",
@@ -175,4 +191,23 @@ pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareS
         crop,
         size: (width, height),
     })
+}
+
+/// Offers a frame to the background estimate, with where its person may be. Frames with
+/// several people are left out: the others are not masked and would stay in the plate.
+fn offer_to_plate(
+    plate: &mut PlateBuilder,
+    index: usize,
+    image: &image::RgbImage,
+    track: &Track,
+) -> Result<()> {
+    if track.several.get(index).copied().unwrap_or(true) || !plate.wants(index as u64) {
+        return Ok(());
+    }
+    let mask = match track.people.get(index).and_then(Option::as_ref) {
+        Some(person) => person_mask(person, track.width, track.height, DEFAULT_MASK_MARGIN),
+        None => GrayImage::new(track.width, track.height),
+    };
+    plate.add(index as u64, image, &mask)?;
+    Ok(())
 }

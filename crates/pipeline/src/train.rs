@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use dancenow_gan::{Dataset, Event, ModelConfig, ModelDir, Outcome, Preset, Stage, Target};
 use dancenow_nn::DeviceChoice;
 use tracing::{info, warn};
@@ -200,8 +200,21 @@ pub fn run(
                 dataset: options.data.display().to_string(),
                 fps: dataset.info.fps,
                 stats: dataset.info.stats.clone(),
+                crop: Some(dataset.info.crop),
+                video_size: Some((dataset.info.video_width, dataset.info.video_height)),
             },
         )?;
+        // The background travels with the model, so transfer needs only the model folder.
+        let plate = dataset.layout.plate_path();
+        if plate.is_file() {
+            std::fs::copy(&plate, model.plate_path()).with_context(|| {
+                format!(
+                    "copying {} into {}",
+                    plate.display(),
+                    options.output.display()
+                )
+            })?;
+        }
     }
     info!(
         "{} preset, {}x{}{}, stages: {}",

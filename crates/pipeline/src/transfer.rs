@@ -4,13 +4,14 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use dancenow_gan::{ModelDir, Renderer};
+use anyhow::{bail, Context, Result};
+use dancenow_gan::{ModelDir, Renderer, Target};
 use dancenow_media::{FrameSink, FrameSource};
+use dancenow_pose::crop::DEFAULT_FEATHER;
 use dancenow_pose::render::StickFigure;
-use dancenow_pose::{FaceBox, Frame, Person};
+use dancenow_pose::{CropWindow, FaceBox, Frame, Person};
 use image::{imageops, RgbImage};
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::progress::Progress;
 use crate::source_poses::{self, SourcePoseOptions};
@@ -72,16 +73,30 @@ pub fn run(options: &TransferOptions, progress: &dyn Progress) -> Result<Transfe
     let poses = figure_poses(&track, &target.stats, &options.source_poses)
         .with_context(|| format!("normalizing the dancer in {}", options.source.display()))?;
 
-    // The source panel of a side-by-side: the source frame at the model's height.
-    let source_width =
-        ((track.width as f64 * height as f64 / track.height as f64).round() as u32 + 1) & !1;
-    let out_width = if options.side_by_side {
-        source_width + 2 * width
+    let stage = Stage::of(&model, &target, (width, height))?;
+    let (frame_width, frame_height) = stage.size();
+    // Side by side: source | stick figure | output, at the output's height within limits.
+    let panel_height = even(frame_height.clamp(MIN_PANEL_HEIGHT, MAX_PANEL_HEIGHT));
+    let scaled_width =
+        |w: u32, h: u32| even((w as f64 * panel_height as f64 / h as f64).round() as u32);
+    let panels = [
+        scaled_width(track.width, track.height),
+        scaled_width(width, height),
+        scaled_width(frame_width, frame_height),
+    ];
+    let (out_width, out_height) = if options.side_by_side {
+        (panels.iter().sum(), panel_height)
     } else {
-        width
+        (frame_width, frame_height)
     };
-    let mut sink = FrameSink::create(&options.output, out_width, height, track.fps)
-        .with_context(|| format!("creating {}", options.output.display()))?;
+    let mut sink = FrameSink::create_with_audio(
+        &options.output,
+        out_width,
+        out_height,
+        track.fps,
+        Some(&options.source),
+    )
+    .with_context(|| format!("creating {}", options.output.display()))?;
     let mut frames = options
         .side_by_side
         .then(|| FrameSource::open(&options.source, options.detect.fps))
@@ -90,12 +105,21 @@ pub fn run(options: &TransferOptions, progress: &dyn Progress) -> Result<Transfe
     let bar = progress.phase("generating", "frames", Some(poses.len() as u64));
     for (index, person) in poses.iter().enumerate() {
         let figure = stick_figure(person.as_ref(), width, height);
-        let face = person.as_ref().and_then(|p| FaceBox::of(p, width, height));
-        let generated = renderer
-            .render(&figure, face)
-            .with_context(|| format!("generating frame {index}"))?;
+        let generated = match person {
+            Some(person) => Some(
+                renderer
+                    .render(&figure, FaceBox::of(person, width, height))
+                    .with_context(|| format!("generating frame {index}"))?,
+            ),
+            // Nobody to show: the next person starts a new shot.
+            None => {
+                renderer.reset();
+                None
+            }
+        };
+        let frame = stage.frame(generated.as_ref(), &figure);
         let frame = match frames.as_mut() {
-            None => generated,
+            None => frame,
             Some(source) => {
                 let original = source
                     .next()
@@ -105,7 +129,7 @@ pub fn run(options: &TransferOptions, progress: &dyn Progress) -> Result<Transfe
                     .with_context(|| {
                         format!("reading frame {index} of {}", options.source.display())
                     })?;
-                side_by_side(&original, &figure, &generated, source_width)
+                side_by_side([&original, &figure, &frame], panels, panel_height)
             }
         };
         sink.write(&frame)
@@ -117,14 +141,14 @@ pub fn run(options: &TransferOptions, progress: &dyn Progress) -> Result<Transfe
         .finish()
         .with_context(|| format!("finishing {}", options.output.display()))?;
     info!(
-        "wrote {frames} frames ({out_width}x{height}, {:.2} fps) to {}",
+        "wrote {frames} frames ({out_width}x{out_height}, {:.2} fps) to {}",
         track.fps,
         options.output.display()
     );
     Ok(TransferSummary {
         frames,
         width: out_width,
-        height,
+        height: out_height,
         fps: track.fps,
     })
 }
@@ -152,22 +176,108 @@ pub fn stick_figure(person: Option<&Person>, width: u32, height: u32) -> RgbImag
     )
 }
 
-fn side_by_side(
-    original: &RgbImage,
-    figure: &RgbImage,
-    generated: &RgbImage,
-    source_width: u32,
-) -> RgbImage {
-    let (width, height) = generated.dimensions();
-    let panel = imageops::resize(
-        original,
-        source_width,
-        height,
-        imageops::FilterType::Triangle,
-    );
-    let mut out = RgbImage::new(source_width + 2 * width, height);
-    imageops::replace(&mut out, &panel, 0, 0);
-    imageops::replace(&mut out, figure, source_width as i64, 0);
-    imageops::replace(&mut out, generated, (source_width + width) as i64, 0);
+/// The smallest height of a side-by-side panel, so that a small model's output is seen.
+const MIN_PANEL_HEIGHT: u32 = 256;
+/// The largest: three 1080p panels side by side would make a video few players show.
+const MAX_PANEL_HEIGHT: u32 = 720;
+
+/// H.264 needs even sides.
+fn even(n: u32) -> u32 {
+    (n & !1).max(2)
+}
+
+/// Where generated frames are shown: the target's own full-size frame, or (for models
+/// made before dancenow kept the background) the model's frame alone.
+enum Stage {
+    /// The background plate at the target video's size, and where the model's frames lie
+    /// in it.
+    Full {
+        plate: RgbImage,
+        crop: CropWindow,
+    },
+    Model {
+        width: u32,
+        height: u32,
+    },
+}
+
+impl Stage {
+    fn of(model: &ModelDir, target: &Target, (width, height): (u32, u32)) -> Result<Self> {
+        let path = model.plate_path();
+        match (target.crop, path.is_file()) {
+            (Some(crop), true) => {
+                let plate = image::open(&path)
+                    .with_context(|| format!("reading the background plate {}", path.display()))?
+                    .to_rgb8();
+                if target
+                    .video_size
+                    .is_some_and(|size| size != plate.dimensions())
+                {
+                    bail!(
+                        "{}: the plate is {}x{}, but the target video was {:?}",
+                        path.display(),
+                        plate.width(),
+                        plate.height(),
+                        target.video_size
+                    );
+                }
+                Ok(Self::Full { plate, crop })
+            }
+            _ => {
+                warn!(
+                    "{} holds no background plate (made before dancenow kept one); the output \
+                     is the model's {width}x{height} frame",
+                    model.root().display()
+                );
+                Ok(Self::Model { width, height })
+            }
+        }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        match self {
+            Self::Full { plate, .. } => (even(plate.width()), even(plate.height())),
+            Self::Model { width, height } => (even(*width), even(*height)),
+        }
+    }
+
+    /// The output frame: the generated person pasted into the plate (the plate alone when
+    /// nobody is there).
+    fn frame(&self, generated: Option<&RgbImage>, figure: &RgbImage) -> RgbImage {
+        let (width, height) = self.size();
+        let frame = match (self, generated) {
+            (Self::Full { plate, crop }, generated) => {
+                let mut frame = plate.clone();
+                if let Some(generated) = generated {
+                    crop.paste(generated, &mut frame, DEFAULT_FEATHER);
+                }
+                frame
+            }
+            (Self::Model { .. }, Some(generated)) => generated.clone(),
+            (Self::Model { .. }, None) => {
+                RgbImage::from_pixel(figure.width(), figure.height(), image::Rgb([0, 0, 0]))
+            }
+        };
+        if frame.dimensions() == (width, height) {
+            frame
+        } else {
+            imageops::crop_imm(&frame, 0, 0, width, height).to_image()
+        }
+    }
+}
+
+/// The panels scaled to `height` and `widths`, left to right.
+fn side_by_side(images: [&RgbImage; 3], widths: [u32; 3], height: u32) -> RgbImage {
+    let mut out = RgbImage::new(widths.iter().sum(), height);
+    let mut x = 0;
+    for (image, width) in images.into_iter().zip(widths) {
+        let panel = if image.dimensions() == (width, height) {
+            image.clone()
+        } else {
+            imageops::resize(image, width, height, imageops::FilterType::Triangle)
+        };
+        imageops::replace(&mut out, &panel, x as i64, 0);
+        x += width;
+    }
     out
 }
