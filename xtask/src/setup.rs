@@ -97,7 +97,7 @@ const MESSI_SHA256: &str = "1d570e49654e84c7a943918537bd9e5e1ef82920152e147c8340
 const ASTRONAUT_MEMBER: &str = "skimage/data/astronaut.png";
 const ASTRONAUT_SHA256: &str = "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5";
 
-/// The MediaPipe models the detector reads (DESIGN.md section 4).
+/// The MediaPipe models the detector reads (docs/architecture.md section 4).
 const MEDIAPIPE_MODELS: &[&str] = &[
     "mediapipe/modules/pose_detection/pose_detection.tflite",
     "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
@@ -108,7 +108,7 @@ const MEDIAPIPE_MODELS: &[&str] = &[
     "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
 ];
 
-/// Sample videos (DESIGN.md section 7): member of the wheel -> file under `samples/`.
+/// Sample videos (docs/architecture.md section 7): member of the wheel -> file under `samples/`.
 const POSE2SIM_VIDEOS: &[(&str, &str)] = &[
     (
         "Pose2Sim/Demo_SinglePerson/videos/cam01.mp4",

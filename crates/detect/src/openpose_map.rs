@@ -1,4 +1,4 @@
-//! BlazePose's 33 body landmarks in OpenPose's BODY_25 layout (DESIGN.md section 4).
+//! BlazePose's 33 body landmarks in OpenPose's BODY_25 layout (docs/architecture.md section 4).
 //!
 //! Neck and mid-hip are midpoints; OpenPose's big toes are BlazePose's foot-index points;
 //! BlazePose has no small toes, so those stay missing. Confidence is the landmark's

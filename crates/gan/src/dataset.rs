@@ -110,6 +110,10 @@ pub struct Example {
     pub real: Tensor,
 }
 
+/// The background plate in a dataset or model folder.
+pub const PLATE_FILE: &str = "plate.png";
+const PLATE_SEEN_FILE: &str = "plate-seen.png";
+
 /// Where each file of a dataset folder lives.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -129,6 +133,17 @@ impl Layout {
 
     pub fn info_path(&self) -> PathBuf {
         self.root.join(DATASET_FILE)
+    }
+
+    /// The target video's background at its full size (`gan::plate`), where `prepare`
+    /// could estimate one.
+    pub fn plate_path(&self) -> PathBuf {
+        self.root.join(PLATE_FILE)
+    }
+
+    /// Where the plate's background was seen (255) or filled in (0).
+    pub fn plate_seen_path(&self) -> PathBuf {
+        self.root.join(PLATE_SEEN_FILE)
     }
 
     pub fn image_path(&self, index: usize) -> PathBuf {
@@ -304,6 +319,25 @@ impl DatasetWriter {
         };
         openpose::write_frame(&l.pose_path(index), &frame)?;
         Ok(())
+    }
+
+    /// Writes the background plate and where it was seen.
+    pub fn write_plate(&self, plate: &crate::plate::Plate) -> Result<(), DatasetError> {
+        let l = &self.layout;
+        plate
+            .image
+            .save(l.plate_path())
+            .map_err(|source| DatasetError::Image {
+                path: l.plate_path(),
+                source,
+            })?;
+        plate
+            .seen
+            .save(l.plate_seen_path())
+            .map_err(|source| DatasetError::Image {
+                path: l.plate_seen_path(),
+                source,
+            })
     }
 
     /// Writes `dataset.json`, which makes the folder a dataset, and opens it.

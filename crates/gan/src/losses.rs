@@ -1,4 +1,4 @@
-//! pix2pixHD's losses (DESIGN.md section 5): LSGAN, discriminator feature matching, and
+//! pix2pixHD's losses (docs/architecture.md section 5): LSGAN, discriminator feature matching, and
 //! the VGG perceptual loss.
 
 use dancenow_nn::tch::{Kind, Tensor};

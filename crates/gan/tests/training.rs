@@ -33,6 +33,8 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
                 dataset: "synthetic".into(),
                 fps: 30.0,
                 stats: dataset.info.stats.clone(),
+                crop: None,
+                video_size: None,
             },
         )
         .unwrap();

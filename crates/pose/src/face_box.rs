@@ -1,4 +1,4 @@
-//! The square around the face that the face GAN works on (DESIGN.md section 5).
+//! The square around the face that the face GAN works on (docs/architecture.md section 5).
 
 use serde::{Deserialize, Serialize};
 

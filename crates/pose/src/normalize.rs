@@ -1,4 +1,4 @@
-//! Global pose normalization (paper section 4; DESIGN.md section 5).
+//! Global pose normalization (paper section 4; docs/architecture.md section 5).
 //!
 //! A source dancer is filmed at another distance and height in the frame than the target
 //! person. Per video we find the ankle positions nearest to (*close*) and farthest from

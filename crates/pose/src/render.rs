@@ -1,5 +1,5 @@
 //! Stick figures: the images the GAN is conditioned on, drawn as the paper's code draws
-//! OpenPose output (DESIGN.md section 5).
+//! OpenPose output (docs/architecture.md section 5).
 //!
 //! Sizes are given for a 1080-pixel-high image and scale with the canvas height. Body
 //! joints are filled discs in OpenPose's BODY_25 colours; each limb is an ellipse in the

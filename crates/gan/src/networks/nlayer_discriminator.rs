@@ -1,7 +1,7 @@
 //! pix2pixHD's `NLayerDiscriminator`, a PatchGAN: conv4 stride 2 (ndf) and LeakyReLU(0.2),
 //! `n_layers - 1` more stride-2 conv4s doubling the channels (capped at 512) with
 //! instance norm, one stride-1 conv4, and a stride-1 conv4 to one channel. Padding 2, as
-//! pix2pixHD pads. With 3 layers each output sees a 70x70 patch (DESIGN.md section 5).
+//! pix2pixHD pads. With 3 layers each output sees a 70x70 patch (docs/architecture.md section 5).
 
 use dancenow_nn::tch::nn::{self, Module};
 use dancenow_nn::tch::Tensor;
