@@ -76,10 +76,14 @@ fn probe_describes_a_video_in_text_and_json() {
     }
     writer.finish().unwrap();
     let text = succeed(&["probe", s(&video)]);
-    assert!(text.contains("size:     64x48"), "{text}");
-    assert!(text.contains("frames:   5"), "{text}");
+    assert!(text.contains("64x48") && text.contains("h264"), "{text}");
     let json: serde_json::Value =
         serde_json::from_str(&succeed(&["probe", "--json", s(&video)])).unwrap();
+    assert_eq!(
+        (json["width"].as_u64(), json["height"].as_u64()),
+        (Some(64), Some(48))
+    );
+    assert_eq!(json["frames"], 5);
     assert_eq!(json["fps"], 12.0);
     assert_eq!(json["codec"], "h264");
 }
@@ -242,7 +246,11 @@ fn normalize_without_any_ankle_says_so() {
 #[test]
 fn device_check_runs_on_the_cpu() {
     let out = succeed(&["device", "--device", "cpu"]);
-    assert!(out.contains("device:       Cpu"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("device:") && l.contains("Cpu")),
+        "{out}"
+    );
     assert!(out.contains("matmul correct"), "{out}");
     let stderr = fail(&["device", "--device", "tpu"]);
     assert!(stderr.contains("unknown device"), "{stderr}");
@@ -301,7 +309,7 @@ fn pose_of_an_image_without_a_person_writes_an_empty_people_list() {
         .unwrap();
     let out = dir.path("blank.poses");
     let stdout = succeed(&["pose", s(&blank), "-o", s(&out), "--device", "cpu"]);
-    assert!(stdout.contains("frames with nobody:   1"), "{stdout}");
+    assert!(stdout.contains("frames with nobody"), "{stdout}");
     let poses = openpose::read_sequence(&out, None).unwrap();
     assert!(poses.frames[0].people.is_empty());
 }
