@@ -1,11 +1,12 @@
-//! The source dancer's poses made ready for the target: smoothed over time, then scaled
-//! and moved to the target's proportions and place (paper section 4). `normalize` and
+//! The source dancer's poses made ready for the target: smoothed over time (never across
+//! a gap or a jump to someone else), then scaled and moved to the target's proportions and
+//! place (paper section 4), and kept inside the target's frame. `normalize` and
 //! `transfer` both go through [`normalize`], with the same defaults, so `dancenow
 //! normalize` then `dancenow render` shows exactly the figures `transfer` feeds the
 //! generator.
 
 use anyhow::{Context, Result};
-use dancenow_pose::normalize::{Normalization, NormalizedTrack, VideoStats};
+use dancenow_pose::normalize::{keep_inside, Normalization, NormalizedTrack, VideoStats};
 use dancenow_pose::smooth::{Smoothing, DEFAULT_MEDIAN_WINDOW};
 use dancenow_pose::Person;
 use tracing::{info, warn};
@@ -59,7 +60,16 @@ pub fn normalize(
         }
         normalization = normalization.aligned_horizontally();
     }
-    let normalized = normalization.apply(people);
+    let mut normalized = normalization.apply(people);
+    let moved = keep_inside(&mut normalized.track, target.width);
+    if !moved.is_empty() {
+        warn!(
+            "{} of {} frames put part of the dancer outside the target's frame; they were \
+             moved sideways to fit",
+            moved.len(),
+            normalized.track.len()
+        );
+    }
     let n = &normalized.normalization;
     info!(
         "normalization: scale {:.3} at the far line, {:.3} at the close line; source ankles \

@@ -121,6 +121,29 @@ impl Default for Person {
     }
 }
 
+/// An axis-aligned box around a person's seen body points, in pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BodyBox {
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+}
+
+impl BodyBox {
+    pub fn centre(&self) -> (f32, f32) {
+        (
+            (self.left + self.right) / 2.0,
+            (self.top + self.bottom) / 2.0,
+        )
+    }
+
+    /// The longer side.
+    pub fn size(&self) -> f32 {
+        (self.right - self.left).max(self.bottom - self.top)
+    }
+}
+
 impl Person {
     /// Every keypoint, body first, then left hand, right hand, face.
     pub fn points(&self) -> impl Iterator<Item = &Keypoint> {
@@ -144,6 +167,25 @@ impl Person {
         for p in self.points_mut().filter(|p| p.is_present()) {
             (p.x, p.y) = f(p.x, p.y);
         }
+    }
+
+    /// The box around the body points seen with at least [`MIN_CONFIDENCE`]; `None` when
+    /// none is.
+    pub fn body_box(&self) -> Option<BodyBox> {
+        let mut seen = self.body.iter().filter(|p| p.is_confident(MIN_CONFIDENCE));
+        let first = seen.next()?;
+        let init = BodyBox {
+            left: first.x,
+            top: first.y,
+            right: first.x,
+            bottom: first.y,
+        };
+        Some(seen.fold(init, |b, p| BodyBox {
+            left: b.left.min(p.x),
+            top: b.top.min(p.y),
+            right: b.right.max(p.x),
+            bottom: b.bottom.max(p.y),
+        }))
     }
 
     /// Body point `i` when seen with at least [`MIN_CONFIDENCE`].

@@ -282,3 +282,36 @@ fn nearest(own: &[Option<FrameTransform>], t: usize) -> Option<FrameTransform> {
         before.or_else(|| own.get(t + d).copied().flatten())
     })
 }
+
+/// Moves each frame's person sideways, as little as needed, so that every confident point
+/// lies inside a frame `width` pixels wide (centred when the person is wider than the
+/// frame). Returns the frames that were moved.
+pub fn keep_inside(track: &mut [Option<Person>], width: u32) -> Vec<usize> {
+    let width = width as f32;
+    let mut moved = Vec::new();
+    for (t, person) in track.iter_mut().enumerate() {
+        let Some(person) = person else { continue };
+        let xs = person
+            .points()
+            .filter(|p| p.is_confident(crate::keypoints::MIN_CONFIDENCE))
+            .map(|p| p.x);
+        let (left, right) = xs.fold((f32::MAX, f32::MIN), |(l, r), x| (l.min(x), r.max(x)));
+        if left > right {
+            continue;
+        }
+        let shift = if right - left > width {
+            width / 2.0 - (left + right) / 2.0
+        } else if left < 0.0 {
+            -left
+        } else if right > width {
+            width - right
+        } else {
+            0.0
+        };
+        if shift != 0.0 {
+            person.map_positions(|x, y| (x + shift, y));
+            moved.push(t);
+        }
+    }
+    moved
+}

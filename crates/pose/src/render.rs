@@ -176,7 +176,7 @@ impl StickFigure {
             }
         }
         for (a, b) in BODY_LIMBS {
-            if visible(&body[a]) && visible(&body[b]) {
+            if visible(&body[a]) && visible(&body[b]) && plausible_limb(body, a, b) {
                 let half_width = self.scale * LIMB_HALF_WIDTH;
                 fill_limb(
                     canvas,
@@ -302,4 +302,30 @@ fn fill_where(
 
 fn blend(under: u8, over: u8, opacity: f32) -> u8 {
     (opacity * over as f32 + (1.0 - opacity) * under as f32).round() as u8
+}
+
+/// Fewest other seen body points against which a limb's length can be judged.
+const PLAUSIBILITY_POINTS: usize = 4;
+
+/// Whether the limb from body point `a` to `b` could belong to this body: no longer than
+/// the extent of the other seen body points. A point that landed on someone else (or
+/// across the frame) would draw a limb longer than the person is tall.
+fn plausible_limb(body: &[Keypoint], a: usize, b: usize) -> bool {
+    let others: Vec<&Keypoint> = body
+        .iter()
+        .enumerate()
+        .filter(|&(i, p)| i != a && i != b && p.is_confident(POINT_MIN_CONFIDENCE))
+        .map(|(_, p)| p)
+        .collect();
+    if others.len() < PLAUSIBILITY_POINTS {
+        return true;
+    }
+    let (mut left, mut top, mut right, mut bottom) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for p in others {
+        (left, top) = (left.min(p.x), top.min(p.y));
+        (right, bottom) = (right.max(p.x), bottom.max(p.y));
+    }
+    let extent = (right - left).max(bottom - top);
+    let length = (body[a].x - body[b].x).hypot(body[a].y - body[b].y);
+    length <= extent
 }

@@ -75,11 +75,14 @@ impl Smoothing {
             .collect();
         // A window wider than the track sees the whole track.
         let radius = self.radius().min(track.len());
+        let shots = shots(track);
         let mut out = track.to_vec();
         let mut neighbours: Vec<(f32, Keypoint)> = Vec::with_capacity(2 * radius + 1);
         for (t, person) in out.iter_mut().enumerate() {
             let Some(person) = person else { continue };
-            let window = t.saturating_sub(radius)..(t + radius + 1).min(track.len());
+            // The window stays inside the frame's shot: never across a gap or a jump.
+            let shot = &shots[t];
+            let window = t.saturating_sub(radius).max(shot.start)..(t + radius + 1).min(shot.end);
             for (k, point) in person.points_mut().enumerate().take(TOTAL_POINTS) {
                 if !point.is_present() {
                     continue;
@@ -125,6 +128,63 @@ impl Smoothing {
     }
 }
 
+/// How far a person's centre may move between consecutive frames, as a fraction of their
+/// size, and still be the same shot: farther is another person, or a tracker that lost
+/// them and found someone else.
+pub const MAX_JUMP: f32 = 0.5;
+
+/// For each frame, the run of consecutive frames ("shot") it belongs to: frames with a
+/// person, unbroken by an empty frame or by a jump of more than [`MAX_JUMP`].
+pub fn shots(track: &[Option<Person>]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = vec![0..0; track.len()];
+    let mut start = 0;
+    for t in 0..=track.len() {
+        let continues = t > 0
+            && t < track.len()
+            && match (&track[t - 1], &track[t]) {
+                (Some(a), Some(b)) => same_shot(a, b),
+                _ => false,
+            };
+        if !continues {
+            for range in &mut ranges[start..t] {
+                *range = start..t;
+            }
+            start = t;
+        }
+    }
+    ranges
+}
+
+fn same_shot(a: &Person, b: &Person) -> bool {
+    match (anchor(a), anchor(b)) {
+        (Some((a, a_size)), Some((b, b_size))) => {
+            (a.0 - b.0).hypot(a.1 - b.1) <= MAX_JUMP * a_size.max(b_size)
+        }
+        // Too few points to tell a person from a glitch: keep them together.
+        _ => true,
+    }
+}
+
+/// Fewest seen body points for a person's place and size to be judged.
+const ANCHOR_POINTS: usize = 4;
+
+/// A person's place (the median of their seen body points, which one stray point does not
+/// move) and size (the longer side of the box around them).
+fn anchor(person: &Person) -> Option<((f32, f32), f32)> {
+    let seen: Vec<&Keypoint> = person
+        .body
+        .iter()
+        .filter(|p| p.is_confident(crate::keypoints::MIN_CONFIDENCE))
+        .collect();
+    if seen.len() < ANCHOR_POINTS {
+        return None;
+    }
+    let mut xs: Vec<f32> = seen.iter().map(|p| p.x).collect();
+    let mut ys: Vec<f32> = seen.iter().map(|p| p.y).collect();
+    let size = person.body_box().map_or(0.0, |b| b.size());
+    Some(((median(&mut xs), median(&mut ys)), size))
+}
+
 /// The median of a non-empty list; the mean of the middle two for an even count.
 fn median(values: &mut [f32]) -> f32 {
     values.sort_by(f32::total_cmp);
@@ -149,6 +209,39 @@ mod tests {
 
     fn nose(track: &[Option<Person>], t: usize) -> Keypoint {
         track[t].as_ref().unwrap().body[body::NOSE]
+    }
+
+    #[test]
+    fn smoothing_never_mixes_poses_across_a_gap_or_a_jump() {
+        // One person at x = 100, a gap, another at x = 500, then a jump to x = 900.
+        let mut track: Vec<_> = (0..4).map(|_| person_at(100.0)).collect();
+        track.push(None);
+        track.extend((0..4).map(|_| person_at(500.0)));
+        track.extend((0..4).map(|_| person_at(900.0)));
+        for smoothing in [Smoothing::median(7), Smoothing::gaussian(2.0)] {
+            let smooth = smoothing.apply(&track);
+            for (t, person) in smooth.iter().enumerate() {
+                let Some(person) = person else { continue };
+                let want = track[t].as_ref().unwrap().body[body::NOSE].x;
+                let got = person.body[body::NOSE].x;
+                assert!((got - want).abs() < 1e-3, "frame {t}: {got}, not {want}");
+            }
+        }
+        let shots = shots(&track);
+        assert_eq!(
+            (shots[0].clone(), shots[5].clone(), shots[9].clone()),
+            (0..4, 5..9, 9..13)
+        );
+    }
+
+    fn person_at(x: f32) -> Option<Person> {
+        let mut p = Person::default();
+        p.body[body::NOSE] = Keypoint::new(x, 100.0, 0.9);
+        p.body[body::NECK] = Keypoint::new(x, 130.0, 0.9);
+        p.body[body::MID_HIP] = Keypoint::new(x, 200.0, 0.9);
+        p.body[body::R_ANKLE] = Keypoint::new(x - 10.0, 300.0, 0.9);
+        p.body[body::L_ANKLE] = Keypoint::new(x + 10.0, 300.0, 0.9);
+        Some(p)
     }
 
     #[test]

@@ -237,3 +237,29 @@ fn aligned_horizontally_the_dancer_stands_where_the_target_stood() {
         ankle_x(&paper.track, 5)
     );
 }
+
+/// A dancer at the edge of the source frame, aligned where the target stood near the
+/// target's edge, is moved back so that every confident point is inside the frame.
+#[test]
+fn keep_inside_brings_every_point_into_the_frame() {
+    use dancenow_pose::normalize::keep_inside;
+    use dancenow_pose::{body, Keypoint, Person};
+    let person = |x: f32| {
+        let mut p = Person::default();
+        p.body[body::NOSE] = Keypoint::new(x, 20.0, 0.9);
+        p.body[body::R_WRIST] = Keypoint::new(x - 30.0, 50.0, 0.9);
+        p.body[body::L_WRIST] = Keypoint::new(x + 30.0, 50.0, 0.9);
+        // Not confident: not a reason to move.
+        p.body[body::L_EAR] = Keypoint::new(x + 500.0, 20.0, 0.01);
+        Some(p)
+    };
+    let mut track = vec![person(10.0), person(64.0), None, person(120.0)];
+    let moved = keep_inside(&mut track, 128);
+    assert_eq!(moved, vec![0, 3]);
+    for person in track.iter().flatten() {
+        for p in person.body.iter().filter(|p| p.confidence >= 0.05) {
+            assert!((0.0..=128.0).contains(&p.x), "{} outside", p.x);
+        }
+    }
+    assert_eq!(track[1].as_ref().unwrap().body[body::NOSE].x, 64.0);
+}

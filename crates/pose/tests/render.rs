@@ -165,3 +165,28 @@ fn face_box_falls_back_to_the_ears_and_stays_inside_the_image() {
     p.body[body::R_EAR] = Keypoint::MISSING;
     assert_eq!(FaceBox::of(&p, 1920, 1080), None);
 }
+
+/// A wrist that landed far from its body (on someone else, across the frame) is drawn as
+/// a joint, but no limb leads to it; the body's own limbs are drawn.
+#[test]
+fn a_limb_longer_than_the_person_is_not_drawn() {
+    let mut p = Person::default();
+    for (i, x, y) in [
+        (body::NOSE, 100.0, 100.0),
+        (body::NECK, 100.0, 140.0),
+        (body::R_SHOULDER, 80.0, 140.0),
+        (body::R_ELBOW, 75.0, 180.0),
+        (body::MID_HIP, 100.0, 240.0),
+        (body::R_ANKLE, 90.0, 340.0),
+        (body::L_ANKLE, 110.0, 340.0),
+        (body::R_WRIST, 900.0, 180.0),
+    ] {
+        p.body[i] = Keypoint::new(x, y, 0.9);
+    }
+    let image = StickFigure::render(&Frame { people: vec![p] }, 1000, 400);
+    // Halfway along elbow -> stray wrist: white. Halfway along shoulder -> elbow: drawn.
+    assert_eq!(px(&image, 487, 180), WHITE.0);
+    assert_ne!(px(&image, 77, 160), WHITE.0);
+    // The stray wrist itself is still a dot where it was seen.
+    assert_eq!(px(&image, 900, 180), BODY_COLORS[body::R_WRIST]);
+}
