@@ -5,7 +5,9 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum MediaError {
     /// The ffmpeg tools are not installed or cannot start.
-    #[error("cannot run `{program}` (install ffmpeg: `cargo xtask setup`, or `apt-get install ffmpeg`)")]
+    #[error(
+        "cannot run `{program}` (install ffmpeg: `cargo xtask setup`, or `apt-get install ffmpeg`)"
+    )]
     ToolMissing {
         program: &'static str,
         source: std::io::Error,
@@ -25,6 +27,10 @@ pub enum MediaError {
         status: String,
         stderr: String,
     },
+    /// ffmpeg reported success, but the file it wrote does not hold what was sent (a full
+    /// disk can end so); the file was not moved into place.
+    #[error("{path}: the video written is broken ({detail}); it was discarded, and an earlier file of that name is unchanged")]
+    Unverified { path: PathBuf, detail: String },
     #[error("{path}: H.264 video needs an even width and height, but the frames are {width}x{height}; crop or pad them, or write an image folder")]
     OddSize {
         path: PathBuf,

@@ -1,5 +1,6 @@
 //! Folders of images as frame sources and sinks.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use image::{ImageFormat, RgbImage};
@@ -154,17 +155,43 @@ impl ImageFolderWriter {
     }
 }
 
-/// Saves in the format the extension names (PNG or JPEG), complete or not at all.
+/// Saves in the format the extension names (PNG or JPEG), complete or not at all: the
+/// image is encoded in memory and written with every write checked (an encoder writing
+/// through a `BufWriter` loses the error of its last flush), then renamed into place.
 pub(crate) fn save_atomically(frame: &RgbImage, path: &Path) -> Result<()> {
     let format = ImageFormat::from_path(path).unwrap_or(ImageFormat::Png);
-    let partial = partial_path(path);
+    let mut encoded = std::io::Cursor::new(Vec::new());
     frame
-        .save_with_format(&partial, format)
+        .write_to(&mut encoded, format)
         .map_err(|source| MediaError::Image {
-            path: partial.clone(),
+            path: path.to_path_buf(),
             source,
         })?;
-    std::fs::rename(&partial, path).map_err(MediaError::io(path))
+    write_atomically(path, encoded.get_ref())
+}
+
+/// Writes `bytes` to `NAME.partial` and renames it to `path` once every byte is written;
+/// on failure the partial file is removed and `path` keeps what it held.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let partial = partial_path(path);
+    let written = std::fs::File::create(&partial).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.flush()
+    });
+    if let Err(source) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(MediaError::Io {
+            path: path.to_path_buf(),
+            source,
+        });
+    }
+    std::fs::rename(&partial, path).map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        MediaError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
 }
 
 /// Where a file is written before it is renamed into place: `NAME.partial`.

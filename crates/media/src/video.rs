@@ -210,7 +210,8 @@ impl Iterator for VideoReader {
 /// name only when [`VideoWriter::finish`] succeeds; until then it is `NAME.partial`.
 pub struct VideoWriter {
     path: PathBuf,
-    partial: PathBuf,
+    /// The file ffmpeg writes; `None` once it is moved into place.
+    partial: Option<PathBuf>,
     width: u32,
     height: u32,
     process: Option<Process>,
@@ -311,7 +312,7 @@ impl VideoWriter {
         let process = Process::spawn("ffmpeg", args, true)?;
         Ok(Self {
             path: path.to_path_buf(),
-            partial,
+            partial: Some(partial),
             width,
             height,
             process: Some(process),
@@ -351,19 +352,19 @@ impl VideoWriter {
         Ok(())
     }
 
-    /// Closes the stream, waits for ffmpeg, and moves the finished file into place.
+    /// Closes the stream, waits for ffmpeg, checks the file it wrote (its exit status is
+    /// not enough: ffmpeg can exit 0 after failing to write the end of a file), and only
+    /// then moves it into place. On any failure the partial file is removed.
     pub fn finish(mut self) -> Result<u64> {
         let mut process = self.process.take().expect("finish called once");
         drop(process.take_stdin());
         let (status, stderr) = process.finish();
         if self.frames_written == 0 {
-            let _ = std::fs::remove_file(&self.partial);
             return Err(MediaError::NoFrames {
                 path: self.path.clone(),
             });
         }
         if !status.success() {
-            let _ = std::fs::remove_file(&self.partial);
             return Err(MediaError::Ffmpeg {
                 path: self.path.clone(),
                 action: "encoding",
@@ -371,8 +372,33 @@ impl VideoWriter {
                 stderr,
             });
         }
-        std::fs::rename(&self.partial, &self.path).map_err(MediaError::io(&self.path))?;
+        let partial = self.partial.clone().expect("moved into place only here");
+        self.verify(&partial, &stderr)?;
+        std::fs::rename(&partial, &self.path).map_err(MediaError::io(&self.path))?;
+        self.partial = None;
         Ok(self.frames_written)
+    }
+
+    /// The written file must be readable and hold every frame that was sent.
+    fn verify(&self, partial: &Path, stderr: &str) -> Result<()> {
+        let unverified = |detail: String| MediaError::Unverified {
+            path: self.path.clone(),
+            detail: if stderr.is_empty() {
+                detail
+            } else {
+                format!("{detail}; ffmpeg said: {stderr}")
+            },
+        };
+        let info =
+            probe(partial).map_err(|e| unverified(format!("it cannot be read back: {e}")))?;
+        match info.frame_count {
+            Some(count) if count == self.frames_written => Ok(()),
+            Some(count) => Err(unverified(format!(
+                "it holds {count} frames, {} were sent",
+                self.frames_written
+            ))),
+            None => Err(unverified("its frames cannot be counted".into())),
+        }
     }
 }
 
@@ -390,11 +416,12 @@ fn container(path: &Path) -> &'static str {
 }
 
 impl Drop for VideoWriter {
-    /// An unfinished video (an error, Ctrl-C) leaves no half-written file behind.
+    /// An unfinished or failed video (an error, Ctrl-C) leaves no half-written file behind.
     fn drop(&mut self) {
-        if let Some(process) = self.process.take() {
-            drop(process);
-            let _ = std::fs::remove_file(&self.partial);
+        // ffmpeg goes first, so nothing writes the file after it is removed.
+        drop(self.process.take());
+        if let Some(partial) = self.partial.take() {
+            let _ = std::fs::remove_file(partial);
         }
     }
 }
