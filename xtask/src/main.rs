@@ -135,7 +135,7 @@ fn demo(root: &Path, deps: &setup::Deps, out: &Path) -> Result<()> {
     cargo(root, &["build", "--release", "--package", "dancenow-cli"])?;
     let bin = root.join("target/release/dancenow");
     let out = root.join(out);
-    let target = deps.sample("pose2sim/cam01.mp4");
+    let target = deps.sample("musicalgestures/dancer.avi");
     let source = deps.sample("sports2d/demo.mp4");
     run_program(
         &bin,

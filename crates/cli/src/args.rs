@@ -194,21 +194,21 @@ pub struct DemoArgs {
     /// Output folder; a demo stopped half-way continues where it stopped.
     #[arg(short, long, default_value = "demo-out")]
     pub output: PathBuf,
-    /// The target person's video (default: the pose2sim sample setup installs).
+    /// The target person's video (default: the musicalgestures dancer setup installs).
     #[arg(long, value_name = "VIDEO")]
     pub target: Option<PathBuf>,
     /// The source dancer's video (default: the sports2d sample setup installs).
     #[arg(long, value_name = "VIDEO")]
     pub source: Option<PathBuf>,
     /// Image size of the model.
-    #[arg(long, value_name = "WxH", default_value = "128x128")]
+    #[arg(long, value_name = "WxH", default_value = "256x256")]
     pub size: Size,
     /// Model preset.
-    #[arg(long, default_value = "small")]
+    #[arg(long, default_value = "quick")]
     pub preset: dancenow_gan::Preset,
-    /// Training steps, as `train --steps` takes them; the default fits about 10 minutes
-    /// on a 2-core CPU.
-    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "global=500,local=300,face=150")]
+    /// Training steps, as `train --steps` takes them (default: the preset's, which fit
+    /// about 10 minutes on a 2-core CPU).
+    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "")]
     pub steps: StepOverrides,
     /// Stop training after this many minutes whatever the steps (the demo goes on with
     /// the last checkpoint, and says so).

@@ -268,14 +268,24 @@ fn prepare_of_a_video_without_anybody_fails_clearly() {
 fn demo_runs_the_whole_pipeline_on_the_sample_videos() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("demo");
+    // The demo's own target, cut to its first 40 frames to keep the test short.
+    let dancer = PathBuf::from(env!("DANCENOW_DEPS")).join("samples/musicalgestures/dancer.avi");
+    let target = tmp.path().join("dancer.mp4");
+    let mut writer = VideoWriter::create(&target, 518, 496, 25.0).unwrap();
+    for frame in FrameSource::open(&dancer, None).unwrap().take(40) {
+        writer.write(&frame.unwrap()).unwrap();
+    }
+    writer.finish().unwrap();
     let demo = [
         "demo",
         "-o",
         s(&out),
+        "--target",
+        s(&target),
         "--size",
         "64x64",
         "--preset",
-        "tiny",
+        "quick-tiny",
         "--steps",
         "global=3,face=2",
         "--device",

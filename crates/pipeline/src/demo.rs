@@ -20,6 +20,13 @@ use crate::train::{StepOverrides, TrainOptions, TrainSummary};
 use crate::transfer::TransferOptions;
 use crate::{DetectOptions, SourcePoseOptions};
 
+/// The target: a minute of one woman dancing before a plain backdrop (musicalgestures).
+pub const DEFAULT_TARGET: &str = "musicalgestures/dancer.avi";
+/// The source: a man on a box swinging his arms and jumping off it (sports2d).
+pub const DEFAULT_SOURCE: &str = "sports2d/demo.mp4";
+/// The last fifth of the target's dance is held out, so eval measures unseen poses.
+pub const HELD_OUT: f64 = 0.2;
+
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
     pub output: PathBuf,
@@ -60,11 +67,11 @@ pub fn run(
     let target = args
         .target
         .clone()
-        .unwrap_or_else(|| samples.join("pose2sim/cam01.mp4"));
+        .unwrap_or_else(|| samples.join(DEFAULT_TARGET));
     let source = args
         .source
         .clone()
-        .unwrap_or_else(|| samples.join("sports2d/demo.mp4"));
+        .unwrap_or_else(|| samples.join(DEFAULT_SOURCE));
     for (video, what) in [(&target, "target"), (&source, "source")] {
         if !video.is_file() {
             anyhow::bail!(
@@ -102,7 +109,7 @@ pub fn run(
                 output: data.clone(),
                 poses: None,
                 size: args.size,
-                val_fraction: 0.1,
+                val_fraction: HELD_OUT,
                 detect: detect.clone(),
             },
             progress,

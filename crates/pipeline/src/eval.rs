@@ -16,6 +16,7 @@ use tracing::info;
 
 use crate::progress::Progress;
 use crate::report::{self, FrameScores, ModelReport, Report};
+use crate::train::{StageProgress, TrainingTime};
 
 /// Face crops are compared at the face GAN's working size (docs/architecture.md section 5), so
 /// that small models' faces still fit LPIPS's AlexNet.
@@ -251,6 +252,8 @@ fn measure(
         pose,
         jitter: Part::ALL.map(|part| jitter_of_runs(&held_out.runs, &detected, part)),
         strips,
+        training_minutes: TrainingTime::read(model)?.map(|t| t.minutes),
+        stages: StageProgress::of(&ModelDir::new(model))?,
     })
 }
 

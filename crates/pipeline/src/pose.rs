@@ -1,12 +1,14 @@
 //! `pose`: video, image or image folder -> OpenPose JSON per frame (+ preview).
 
+use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use dancenow_media::{FrameSink, FrameSource};
 use dancenow_pose::openpose::{SequenceInfo, SequenceWriter};
 use dancenow_pose::render::StickFigure;
-use dancenow_pose::{Frame, Person};
+use dancenow_detect::Parts;
+use dancenow_pose::{Frame, Keypoint, Person};
 use image::imageops;
 use tracing::{info, warn};
 
@@ -28,13 +30,31 @@ pub struct PoseOptions {
 pub struct PoseSummary {
     pub frames: u64,
     pub without_person: u64,
+    /// The runs of consecutive frames where the followed person was not found (before
+    /// they were first found, or after they were lost), in order.
+    pub gaps: Vec<Range<u64>>,
+    /// How many times the person was found again after frames without them.
+    pub reacquired: u64,
     pub with_several_people: u64,
+    /// Frames with the person's left and right hand, when hands were looked for.
+    pub with_hands: Option<[u64; 2]>,
+    /// Frames with the person's face, when faces were looked for.
+    pub with_face: Option<u64>,
     confidence_sum: f64,
     /// Decoding, detection and writing, from the first frame to the last.
     pub seconds: f64,
 }
 
 impl PoseSummary {
+    /// An empty summary that counts the parts looked for.
+    pub fn new(parts: Parts) -> Self {
+        Self {
+            with_hands: parts.hands.then_some([0, 0]),
+            with_face: parts.face.then_some(0),
+            ..Self::default()
+        }
+    }
+
     pub fn with_person(&self) -> u64 {
         self.frames - self.without_person
     }
@@ -53,22 +73,41 @@ impl PoseSummary {
         self.frames as f64 / self.seconds.max(1e-9)
     }
 
-    fn add(&mut self, person: Option<&Person>, detected_people: Option<usize>) {
+    /// Counts the next frame: the person found in it, if anyone, and how many people the
+    /// detector saw when it ran.
+    pub fn add(&mut self, person: Option<&Person>, detected_people: Option<usize>) {
+        let frame = self.frames;
         self.frames += 1;
         if detected_people.is_some_and(|n| n > 1) {
             self.with_several_people += 1;
         }
-        match person {
-            None => self.without_person += 1,
-            Some(p) => {
-                let seen: Vec<f32> = p
-                    .body
-                    .iter()
-                    .filter(|k| k.is_present())
-                    .map(|k| k.confidence)
-                    .collect();
-                self.confidence_sum += seen.iter().sum::<f32>() as f64 / seen.len().max(1) as f64;
+        let after_gap = self.gaps.last().is_some_and(|gap| gap.end == frame);
+        let Some(p) = person else {
+            self.without_person += 1;
+            match self.gaps.last_mut() {
+                Some(gap) if after_gap => gap.end += 1,
+                _ => self.gaps.push(frame..frame + 1),
             }
+            return;
+        };
+        // A gap before the first frame with the person is not a loss.
+        if after_gap && self.without_person < frame {
+            self.reacquired += 1;
+        }
+        let seen: Vec<f32> = p
+            .body
+            .iter()
+            .filter(|k| k.is_present())
+            .map(|k| k.confidence)
+            .collect();
+        self.confidence_sum += seen.iter().sum::<f32>() as f64 / seen.len().max(1) as f64;
+        let any = |points: &[Keypoint]| points.iter().any(Keypoint::is_present) as u64;
+        if let Some([left, right]) = &mut self.with_hands {
+            *left += any(&p.left_hand);
+            *right += any(&p.right_hand);
+        }
+        if let Some(faces) = &mut self.with_face {
+            *faces += any(&p.face);
         }
     }
 }
@@ -107,7 +146,7 @@ pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary
         .transpose()?;
     let figure = StickFigure::for_height(info.height);
 
-    let mut summary = PoseSummary::default();
+    let mut summary = PoseSummary::new(args.detect.parts);
     let start = std::time::Instant::now();
     let bar = progress.phase("detecting poses", "frames", info.frame_count);
     let frames = source.by_ref().enumerate().map(|(index, image)| {
@@ -146,4 +185,38 @@ pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary
         warn!("no person was found in any frame");
     }
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_left_hand() -> Person {
+        let mut person = Person::default();
+        person.body[0] = Keypoint::new(10.0, 10.0, 0.9);
+        person.left_hand[0] = Keypoint::new(12.0, 30.0, 0.8);
+        person
+    }
+
+    #[test]
+    fn the_summary_says_where_the_person_was_lost_and_found_again() {
+        let mut summary = PoseSummary::new(Parts {
+            hands: true,
+            face: false,
+        });
+        let person = with_left_hand();
+        // Not yet found, found, lost twice (once for three frames), found again.
+        let frames = [None, None, Some(&person), None, Some(&person)];
+        let frames = frames.into_iter().chain([None, None, None, Some(&person)]);
+        for (t, p) in frames.enumerate() {
+            summary.add(p, (t == 0).then_some(2));
+        }
+        assert_eq!(summary.frames, 9);
+        assert_eq!(summary.without_person, 6);
+        assert_eq!(summary.gaps, vec![0..2, 3..4, 5..8]);
+        assert_eq!(summary.reacquired, 2);
+        assert_eq!(summary.with_several_people, 1);
+        assert_eq!(summary.with_hands, Some([3, 0]));
+        assert_eq!(summary.with_face, None);
+    }
 }

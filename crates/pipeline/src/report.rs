@@ -33,6 +33,36 @@ pub struct ModelReport {
     pub jitter: [Option<f64>; 3],
     /// Sample rows: stick figure, generated, real.
     pub strips: Vec<[RgbImage; 3]>,
+    /// Minutes of training over all runs, where recorded.
+    pub training_minutes: Option<f64>,
+    pub stages: Vec<crate::train::StageProgress>,
+}
+
+impl ModelReport {
+    /// The training in words: time, and which stages finished or where they stopped.
+    pub fn training_summary(&self) -> String {
+        let time = match self.training_minutes {
+            Some(m) => format!("trained for {m:.1} minutes"),
+            None => "training time not recorded".into(),
+        };
+        let stages: Vec<String> = self
+            .stages
+            .iter()
+            .map(|s| {
+                if s.finished() {
+                    format!("{} stage finished ({} steps)", s.stage, s.steps)
+                } else if s.step == 0 {
+                    format!("**{} stage not trained** (0 of {} steps)", s.stage, s.steps)
+                } else {
+                    format!(
+                        "**{} stage cut short at step {} of {}**",
+                        s.stage, s.step, s.steps
+                    )
+                }
+            })
+            .collect();
+        format!("{time}; {}", stages.join(", "))
+    }
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -120,6 +150,14 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
                 })
                 .collect(),
         },
+        Block::Heading("Training".into()),
+        Block::Text(
+            models
+                .iter()
+                .map(|m| format!("{}: {}.", m.name, m.training_summary()))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         Block::Heading("Image quality".into()),
         Block::Table {
             header: [
@@ -396,6 +434,9 @@ fn json(report: &Report) -> serde_json::Value {
     serde_json::json!({
         "dataset": report.dataset,
         "frames": report.frames,
+        // Pixel distances and jitter are in pixels of frames this size.
+        "width": report.size.0,
+        "height": report.size.1,
         "real_jitter": parts(&report.real_jitter),
         "models": report.models.iter().map(|m| {
             let all = m.pose.overall();
@@ -404,6 +445,13 @@ fn json(report: &Report) -> serde_json::Value {
                 "path": m.path,
                 "stage": m.stage,
                 "step": m.step,
+                "training_minutes": m.training_minutes,
+                "stages": m.stages.iter().map(|s| serde_json::json!({
+                    "stage": s.stage.name(),
+                    "step": s.step,
+                    "steps": s.steps,
+                    "finished": s.finished(),
+                })).collect::<Vec<_>>(),
                 "body_ssim": m.body_ssim(),
                 "body_lpips": m.body_lpips(),
                 "face_ssim": m.face_ssim(),

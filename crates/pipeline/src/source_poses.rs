@@ -1,11 +1,13 @@
-//! The source dancer's poses made ready for the target: smoothed over time (never across
-//! a gap or a jump to someone else), then scaled and moved to the target's proportions and
-//! place (paper section 4), and kept inside the target's frame. `normalize` and
+//! The source dancer's poses made ready for the target: short gaps bridged, smoothed over
+//! time (never across a longer gap or a jump to someone else), then scaled and moved to
+//! the target's proportions and place (paper section 4), and kept inside the target's
+//! frame. `normalize` and
 //! `transfer` both go through [`normalize`], with the same defaults, so `dancenow
 //! normalize` then `dancenow render` shows exactly the figures `transfer` feeds the
 //! generator.
 
 use anyhow::{Context, Result};
+use dancenow_pose::gaps::{fill_short_gaps, MAX_FILLED_GAP};
 use dancenow_pose::normalize::{keep_inside, Normalization, NormalizedTrack, VideoStats};
 use dancenow_pose::smooth::{Smoothing, DEFAULT_MEDIAN_WINDOW};
 use dancenow_pose::Person;
@@ -40,14 +42,22 @@ pub fn normalize(
     target: &VideoStats,
     options: &SourcePoseOptions,
 ) -> Result<NormalizedTrack> {
-    let smoothed;
+    // A few frames where the detector lost the dancer are bridged; longer gaps stay
+    // empty (the output shows the target's background there).
+    let mut bridged = people.to_vec();
+    let filled = fill_short_gaps(&mut bridged, MAX_FILLED_GAP);
+    if !filled.is_empty() {
+        info!(
+            "{} source frames without the dancer were filled in from the frames around \
+             them (gaps of at most {MAX_FILLED_GAP} frames)",
+            filled.len()
+        );
+    }
     let people = match &options.smoothing {
-        Some(smoothing) => {
-            smoothed = smoothing.apply(people);
-            &smoothed
-        }
-        None => people,
+        Some(smoothing) => smoothing.apply(&bridged),
+        None => bridged,
     };
+    let people = people.as_slice();
     let source =
         VideoStats::measure(people, width, height).context("measuring the source dancer")?;
     let mut normalization = Normalization::new(source, target.clone());

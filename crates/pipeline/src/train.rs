@@ -2,7 +2,7 @@
 //! (preset + overrides, or the saved `config.toml` on resume) is checked before any
 //! network is built.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -268,6 +268,7 @@ pub fn run(
         outcome
     })?;
     let minutes = started.elapsed().as_secs_f64() / 60.0;
+    TrainingTime::add(&options.output, minutes)?;
     let stopped = match outcome {
         Outcome::Finished => {
             info!(
@@ -343,6 +344,74 @@ fn stage_names(config: &ModelConfig) -> String {
         .map(|s| s.stage.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How long a model has trained, over all its runs: `training.json` in the model folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainingTime {
+    pub minutes: f64,
+    pub runs: u32,
+}
+
+impl TrainingTime {
+    const FILE: &'static str = "training.json";
+
+    /// The model's record; `None` for models trained before dancenow kept one.
+    pub fn read(model: &Path) -> Result<Option<Self>> {
+        let path = model.join(Self::FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .with_context(|| format!("reading {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    }
+
+    /// Adds one run of `minutes` to the record.
+    fn add(model: &Path, minutes: f64) -> Result<()> {
+        let mut time = Self::read(model)?.unwrap_or_default();
+        time.minutes += minutes;
+        time.runs += 1;
+        let text = serde_json::to_string_pretty(&time)? + "\n";
+        dancenow_pose::openpose::write_atomically(&model.join(Self::FILE), text.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// How far each stage of a model's schedule has trained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageProgress {
+    pub stage: Stage,
+    pub step: u64,
+    pub steps: u64,
+}
+
+impl StageProgress {
+    pub fn finished(&self) -> bool {
+        self.step >= self.steps
+    }
+
+    /// Every stage of the model's schedule, with the last step it recorded.
+    pub fn of(model: &ModelDir) -> Result<Vec<Self>> {
+        let config = model.read_config()?;
+        let losses = model.read_losses()?;
+        Ok(config
+            .training
+            .stages
+            .iter()
+            .map(|s| Self {
+                stage: s.stage,
+                step: losses
+                    .iter()
+                    .filter(|r| r.stage == s.stage)
+                    .map(|r| r.step)
+                    .max()
+                    .unwrap_or(0),
+                steps: s.steps,
+            })
+            .collect())
+    }
 }
 
 /// The model folder's summary files, for printing.

@@ -46,7 +46,22 @@ pub fn run(command: Command, stop: &AtomicBool) -> Result<Ended> {
             )?;
             println!("frames:               {}", s.frames);
             println!("frames with a person: {}", s.with_person());
-            println!("frames with nobody:   {}", s.without_person);
+            if s.without_person > 0 {
+                println!(
+                    "frames with nobody:   {} (frames {})",
+                    s.without_person,
+                    spans(&s.gaps)
+                );
+            } else {
+                println!("frames with nobody:   0");
+            }
+            println!("found again:          {} times after a loss", s.reacquired);
+            if let Some([left, right]) = s.with_hands {
+                println!("frames with a hand:   {left} left, {right} right");
+            }
+            if let Some(faces) = s.with_face {
+                println!("frames with a face:   {faces}");
+            }
             println!("mean body confidence: {:.3}", s.mean_confidence());
             println!(
                 "time:                 {:.2} s ({:.1} fps)",
@@ -55,7 +70,9 @@ pub fn run(command: Command, stop: &AtomicBool) -> Result<Ended> {
             );
             if s.with_several_people > 0 {
                 println!(
-                    "frames with several people: {} (one person is followed: the largest at the start)",
+                    "frames with several people: {} (one person is followed: the largest at \
+                     the start, or the one at --person-at; after a loss, only someone where \
+                     and as big as they were last seen)",
                     s.with_several_people
                 );
             }
@@ -242,6 +259,24 @@ fn source_poses(args: &args::SourcePoseArgs) -> SourcePoseOptions {
         smoothing: args.smooth.0,
         keep_source_x: args.keep_source_x,
     }
+}
+
+/// Runs of frames as `0-4, 169-176, 230`, the first few only.
+fn spans(runs: &[std::ops::Range<u64>]) -> String {
+    /// More runs than this read as noise; the count says the rest.
+    const SHOWN: usize = 8;
+    let mut text: Vec<String> = runs
+        .iter()
+        .take(SHOWN)
+        .map(|run| match run.end - run.start {
+            1 => run.start.to_string(),
+            _ => format!("{}-{}", run.start, run.end - 1),
+        })
+        .collect();
+    if runs.len() > SHOWN {
+        text.push(format!("and {} more runs", runs.len() - SHOWN));
+    }
+    text.join(", ")
 }
 
 /// `--threads`, capped at the machine's cores: more only makes the kernels wait.
