@@ -27,6 +27,22 @@ fn short_clip(path: &Path, frames: usize) {
     writer.finish().unwrap();
 }
 
+/// `dancenow transfer SOURCE --model MODEL -o OUTPUT` on the CPU, with `extra` options.
+fn transfer(source: &Path, model: &Path, output: &Path, extra: &[&str]) -> String {
+    let mut args = vec![
+        "transfer",
+        s(source),
+        "--model",
+        s(model),
+        "-o",
+        s(output),
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    succeed(&args)
+}
+
 #[test]
 fn prepare_train_and_transfer_a_real_clip() {
     let tmp = tempfile::tempdir().unwrap();
@@ -88,16 +104,7 @@ fn prepare_train_and_transfer_a_real_clip() {
     ]);
 
     let video = p("out.mp4");
-    succeed(&[
-        "transfer",
-        s(&clip),
-        "--model",
-        s(&model),
-        "-o",
-        s(&video),
-        "--device",
-        "cpu",
-    ]);
+    transfer(&clip, &model, &video, &[]);
     // The person is pasted into the target's own full-size frame (270x480 here).
     let info = probe(&video).unwrap();
     assert_eq!(
@@ -116,32 +123,13 @@ fn prepare_train_and_transfer_a_real_clip() {
         .unwrap();
     assert!(ffmpeg.success());
     let video = p("out-with-sound.mp4");
-    succeed(&[
-        "transfer",
-        s(&with_sound),
-        "--model",
-        s(&model),
-        "-o",
-        s(&video),
-        "--device",
-        "cpu",
-    ]);
+    transfer(&with_sound, &model, &video, &[]);
     let info = probe(&video).unwrap();
     assert_eq!((info.width, info.height), (270, 480));
     assert!(info.has_audio, "the output lost the source's sound");
 
     let side = p("side.mp4");
-    succeed(&[
-        "transfer",
-        s(&clip),
-        "--model",
-        s(&model),
-        "-o",
-        s(&side),
-        "--side-by-side",
-        "--device",
-        "cpu",
-    ]);
+    transfer(&clip, &model, &side, &["--side-by-side"]);
     let info = probe(&side).unwrap();
     // The 270x480 source, the 64x64 figure scaled to 480 high, the 270x480 output.
     assert_eq!(
