@@ -393,3 +393,83 @@ fn absurd_numbers_are_refused_at_once_with_exit_status_1() {
         assert!(!model.exists(), "{flag} {value} made a folder");
     }
 }
+
+/// A video of `walking(frames, 320, 240, ..)`'s size, plain grey frames.
+fn grey_video(path: &std::path::Path, frames: u8) {
+    let mut writer = VideoWriter::create(path, 320, 240, 10.0).unwrap();
+    for t in 0..frames {
+        writer
+            .write(&RgbImage::from_pixel(320, 240, Rgb([100 + t, 100, 100])))
+            .unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+/// `prepare -o` into a folder of the user's refuses at once and deletes nothing (it used
+/// to empty `images/`, `figures/` and `poses/`); into its own dataset it rewrites it.
+#[test]
+fn prepare_deletes_only_what_dancenow_made() {
+    let dir = TempDir::new();
+    let poses = dir.path("walk.poses");
+    openpose::write_sequence(&poses, "walk", &walking(8, 320, 240, 200.0, 150.0)).unwrap();
+    let video = dir.path("walk.mp4");
+    grey_video(&video, 8);
+
+    let theirs = dir.path("photos");
+    std::fs::create_dir_all(theirs.join("images")).unwrap();
+    std::fs::write(theirs.join("images/holiday.jpg"), b"a photo").unwrap();
+    let prepare = |out: &std::path::Path| {
+        common::dancenow(&[
+            "prepare",
+            s(&video),
+            "--poses",
+            s(&poses),
+            "--size",
+            "64x64",
+            "-o",
+            s(out),
+        ])
+    };
+    let out = prepare(&theirs);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("photos") && stderr.contains("not a dataset"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(theirs.join("images/holiday.jpg")).unwrap(),
+        b"a photo"
+    );
+
+    let data = dir.path("walk.data");
+    for _ in 0..2 {
+        let out = prepare(&data);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(data.join("dataset.json").is_file());
+    assert!(!dir.path("walk.data.partial").exists() && !dir.path("walk.data.old").exists());
+
+    // A run that fails part way (the video ends before its poses do) leaves the old
+    // dataset as it was.
+    let dataset_json = std::fs::read(data.join("dataset.json")).unwrap();
+    let images = std::fs::read_dir(data.join("images")).unwrap().count();
+    openpose::write_sequence(&poses, "walk", &walking(12, 320, 240, 200.0, 150.0)).unwrap();
+    let out = prepare(&data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("ended after 8 frames"), "{stderr}");
+    assert_eq!(
+        std::fs::read(data.join("dataset.json")).unwrap(),
+        dataset_json
+    );
+    assert_eq!(
+        std::fs::read_dir(data.join("images")).unwrap().count(),
+        images
+    );
+    assert!(!dir.path("walk.data.partial").exists());
+}

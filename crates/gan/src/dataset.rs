@@ -39,6 +39,13 @@ pub enum DatasetError {
     },
     #[error("{path}: not a dancenow dataset ({problem}); make one with `dancenow prepare`")]
     Invalid { path: PathBuf, problem: String },
+    /// An output folder that holds files but no `dataset.json`: someone else's, which
+    /// dancenow neither deletes nor writes into.
+    #[error(
+        "{path}: the folder holds files but no {DATASET_FILE}, so it is not a dataset dancenow \
+         made; dancenow replaces only its own datasets: choose a new or empty folder"
+    )]
+    ForeignFolder { path: PathBuf },
     /// A face box that the face GAN could not crop: empty, or reaching past the image.
     #[error(
         "{path}: frame {index}'s face box (x {}, y {}, size {}) must be at least 1 pixel and \
@@ -102,6 +109,46 @@ pub struct DatasetInfo {
     pub frames: Vec<FrameEntry>,
     pub skipped_without_person: Vec<usize>,
     pub skipped_several_people: Vec<usize>,
+}
+
+impl DatasetInfo {
+    /// What `dataset.json` (at `path`, for messages) must hold for training to use it.
+    fn check(&self, path: &Path) -> Result<(), DatasetError> {
+        let invalid = |problem: String| DatasetError::Invalid {
+            path: path.to_path_buf(),
+            problem,
+        };
+        if self.format != FORMAT {
+            return Err(invalid(format!(
+                "format {:?}, expected {FORMAT:?}",
+                self.format
+            )));
+        }
+        if self.width == 0 || self.height == 0 {
+            return Err(invalid("zero image size".into()));
+        }
+        for frame in &self.frames {
+            let Some(face) = frame.face else { continue };
+            let inside = |start: u32, limit: u32| {
+                start.checked_add(face.size).is_some_and(|end| end <= limit)
+            };
+            if face.size == 0 || !inside(face.x, self.width) || !inside(face.y, self.height) {
+                return Err(DatasetError::FaceBox {
+                    path: path.to_path_buf(),
+                    index: frame.index,
+                    face,
+                    width: self.width,
+                    height: self.height,
+                });
+            }
+        }
+        if !self.frames.iter().any(|f| f.split == Split::Train) {
+            return Err(invalid(
+                "no training frames (every frame had nobody or several people?)".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One training example: stick figure and real frame, `[1, 3, H, W]` in [-1, 1].
@@ -180,47 +227,16 @@ impl Dataset {
     pub fn open(root: &Path) -> Result<Self, DatasetError> {
         let layout = Layout::new(root);
         let path = layout.info_path();
-        let invalid = |problem: String| DatasetError::Invalid {
-            path: path.clone(),
-            problem,
-        };
         let text = std::fs::read_to_string(&path).map_err(|source| DatasetError::Io {
             path: path.clone(),
             source,
         })?;
-        let info: DatasetInfo =
-            serde_json::from_str(&text).map_err(|e| invalid(format!("bad JSON: {e}")))?;
-        if info.format != FORMAT {
-            return Err(invalid(format!(
-                "format {:?}, expected {FORMAT:?}",
-                info.format
-            )));
-        }
-        if info.width == 0 || info.height == 0 {
-            return Err(invalid("zero image size".into()));
-        }
-        for frame in &info.frames {
-            let Some(face) = frame.face else { continue };
-            let inside = |start: u32, limit: u32| {
-                start.checked_add(face.size).is_some_and(|end| end <= limit)
-            };
-            if face.size == 0 || !inside(face.x, info.width) || !inside(face.y, info.height) {
-                return Err(DatasetError::FaceBox {
-                    path,
-                    index: frame.index,
-                    face,
-                    width: info.width,
-                    height: info.height,
-                });
-            }
-        }
-        let dataset = Self { layout, info };
-        if dataset.split(Split::Train).is_empty() {
-            return Err(invalid(
-                "no training frames (every frame had nobody or several people?)".into(),
-            ));
-        }
-        Ok(dataset)
+        let info: DatasetInfo = serde_json::from_str(&text).map_err(|e| DatasetError::Invalid {
+            path: path.clone(),
+            problem: format!("bad JSON: {e}"),
+        })?;
+        info.check(&path)?;
+        Ok(Self { layout, info })
     }
 
     pub fn split(&self, split: Split) -> Vec<&FrameEntry> {
@@ -271,34 +287,89 @@ impl Dataset {
     }
 }
 
-/// Writes a dataset folder frame by frame; `dataset.json` comes last, so a folder without
-/// it is an unfinished one.
+/// Marks a folder that [`DatasetWriter`] is filling, so a later run may remove it.
+const UNFINISHED_MARK: &str = ".dancenow-unfinished";
+
+/// Whether a dataset may be written to `root`: it does not exist yet, or is an empty
+/// folder, or holds a dataset dancenow made (its `dataset.json`). Anything else is the
+/// user's, and refused before any work.
+pub fn check_output(root: &Path) -> Result<(), DatasetError> {
+    if is_ours_or_empty(root, DATASET_FILE)? {
+        Ok(())
+    } else {
+        Err(DatasetError::ForeignFolder {
+            path: root.to_path_buf(),
+        })
+    }
+}
+
+/// `dir` is missing, an empty folder, or a folder holding `mark`.
+fn is_ours_or_empty(dir: &Path, mark: &str) -> Result<bool, DatasetError> {
+    let io = |source| DatasetError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(io(e)),
+        Ok(meta) if !meta.is_dir() => return Ok(false),
+        Ok(_) => {}
+    }
+    let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
+    Ok(empty || dir.join(mark).is_file())
+}
+
+/// `ROOT.SUFFIX` beside `root` (not inside it, even when `root` ends in a slash).
+fn sibling(root: &Path, suffix: &str) -> Result<PathBuf, DatasetError> {
+    let absolute = std::path::absolute(root).map_err(|source| DatasetError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let name = absolute.file_name().ok_or_else(|| DatasetError::Invalid {
+        path: root.to_path_buf(),
+        problem: "a dataset needs a folder name of its own, not a root or `..`".into(),
+    })?;
+    let mut name = name.to_os_string();
+    name.push(suffix);
+    Ok(absolute.with_file_name(name))
+}
+
+/// Writes a dataset folder frame by frame into `DATA.partial` beside `DATA`, which takes
+/// its place only in [`finish`](Self::finish): until then an earlier dataset in `DATA`
+/// stays as it was, and a writer dropped early (an error, Ctrl-C) removes what it wrote.
 pub struct DatasetWriter {
+    root: PathBuf,
+    /// Where the frames go until the dataset is complete.
     layout: Layout,
+    finished: bool,
 }
 
 impl DatasetWriter {
-    /// Creates the folders, removing an earlier dataset's frames and `dataset.json`.
+    /// Refuses a `root` that is not new, empty or a dataset (see [`check_output`]), and
+    /// starts a new dataset beside it.
     pub fn create(root: &Path, sequence: SequenceInfo) -> Result<Self, DatasetError> {
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| DatasetError::Io { path, source }
+        check_output(root)?;
+        let staging = sibling(root, ".partial")?;
+        // An unfinished folder of an earlier run is ours to remove; a folder of that name
+        // without our mark is not.
+        if !is_ours_or_empty(&staging, UNFINISHED_MARK)? {
+            return Err(DatasetError::ForeignFolder { path: staging });
+        }
+        remove_dir_if_present(&staging)?;
+        std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
+        let writer = Self {
+            root: root.to_path_buf(),
+            layout: Layout::new(&staging),
+            finished: false,
         };
-        let layout = Layout::new(root);
-        std::fs::create_dir_all(root).map_err(io(root))?;
-        let info_path = layout.info_path();
-        if info_path.exists() {
-            std::fs::remove_file(&info_path).map_err(io(&info_path))?;
-        }
+        let mark = staging.join(UNFINISHED_MARK);
+        std::fs::write(&mark, b"").map_err(io_error(&mark))?;
         for dir in [IMAGES_DIR, FIGURES_DIR, POSES_DIR] {
-            let dir = root.join(dir);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(io(&dir))?;
-            }
-            std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+            let dir = staging.join(dir);
+            std::fs::create_dir(&dir).map_err(io_error(&dir))?;
         }
-        openpose::write_sequence_info(&root.join(POSES_DIR), &sequence)?;
-        Ok(Self { layout })
+        openpose::write_sequence_info(&staging.join(POSES_DIR), &sequence)?;
+        Ok(writer)
     }
 
     /// Writes video frame `index`: its cropped image, its stick figure and its pose.
@@ -310,10 +381,8 @@ impl DatasetWriter {
         person: &Person,
     ) -> Result<(), DatasetError> {
         let l = &self.layout;
-        for (path, img) in [(l.image_path(index), image), (l.figure_path(index), figure)] {
-            img.save(&path)
-                .map_err(|source| DatasetError::Image { path, source })?;
-        }
+        save_png(image, &l.image_path(index))?;
+        save_png(figure, &l.figure_path(index))?;
         let frame = Frame {
             people: vec![person.clone()],
         };
@@ -323,28 +392,83 @@ impl DatasetWriter {
 
     /// Writes the background plate and where it was seen.
     pub fn write_plate(&self, plate: &crate::plate::Plate) -> Result<(), DatasetError> {
-        let l = &self.layout;
-        plate
-            .image
-            .save(l.plate_path())
-            .map_err(|source| DatasetError::Image {
-                path: l.plate_path(),
-                source,
-            })?;
-        plate
-            .seen
-            .save(l.plate_seen_path())
-            .map_err(|source| DatasetError::Image {
-                path: l.plate_seen_path(),
-                source,
-            })
+        save_png(&plate.image, &self.layout.plate_path())?;
+        save_png(&plate.seen, &self.layout.plate_seen_path())
     }
 
-    /// Writes `dataset.json`, which makes the folder a dataset, and opens it.
-    pub fn finish(self, mut info: DatasetInfo) -> Result<Dataset, DatasetError> {
+    /// Checks `info`, writes `dataset.json` (which makes the folder a dataset), puts the
+    /// new dataset in the place of any earlier one, and opens it.
+    pub fn finish(mut self, mut info: DatasetInfo) -> Result<Dataset, DatasetError> {
         info.format = FORMAT.into();
+        info.check(&self.root.join(DATASET_FILE))?;
         let text = serde_json::to_string_pretty(&info).expect("plain data serializes");
         openpose::write_atomically(&self.layout.info_path(), text.as_bytes())?;
-        Dataset::open(self.layout.root())
+        let mark = self.layout.root().join(UNFINISHED_MARK);
+        std::fs::remove_file(&mark).map_err(io_error(&mark))?;
+        self.replace_old()?;
+        self.finished = true;
+        Dataset::open(&self.root)
     }
+
+    /// Moves the finished dataset to `root`; an earlier one there goes aside first and
+    /// comes back if the move fails.
+    fn replace_old(&self) -> Result<(), DatasetError> {
+        let staging = self.layout.root();
+        // The folder may have changed since `create`.
+        check_output(&self.root)?;
+        if !self.root.exists() {
+            return std::fs::rename(staging, &self.root).map_err(io_error(&self.root));
+        }
+        let old = sibling(&self.root, ".old")?;
+        if !is_ours_or_empty(&old, DATASET_FILE)? {
+            return Err(DatasetError::ForeignFolder { path: old });
+        }
+        remove_dir_if_present(&old)?;
+        std::fs::rename(&self.root, &old).map_err(io_error(&self.root))?;
+        if let Err(source) = std::fs::rename(staging, &self.root) {
+            let _ = std::fs::rename(&old, &self.root);
+            return Err(DatasetError::Io {
+                path: self.root.clone(),
+                source,
+            });
+        }
+        remove_dir_if_present(&old)
+    }
+}
+
+impl Drop for DatasetWriter {
+    /// An unfinished dataset is removed; an earlier one in its place was never touched.
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(self.layout.root());
+        }
+    }
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError {
+    let path = path.to_path_buf();
+    move |source| DatasetError::Io { path, source }
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<(), DatasetError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Encodes a PNG in memory and writes it with every write checked (`image`'s own `save`
+/// drops the error of its last buffered write, so a full disk gave empty files).
+fn save_png<P>(image: &image::ImageBuffer<P, Vec<u8>>, path: &Path) -> Result<(), DatasetError>
+where
+    P: image::PixelWithColorType<Subpixel = u8>,
+{
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|source| DatasetError::Image {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    std::fs::write(path, bytes.into_inner()).map_err(io_error(path))
 }

@@ -115,6 +115,8 @@ impl PoseSummary {
 pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary> {
     let args = options;
     crate::require_exists(&args.input, "input")?;
+    // Before the models load: a folder of someone else's files is refused at once.
+    dancenow_pose::openpose::check_output_folder(&args.output)?;
     let mut source = FrameSource::open(&args.input, args.detect.fps)?;
     let info = source.info();
     let mut tracker = crate::track::tracker(&args.detect)?;

@@ -56,6 +56,8 @@ pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareS
             args.val_fraction
         );
     }
+    // Before any work: a folder of the user's is refused, not emptied after an hour.
+    dancenow_gan::dataset::check_output(&args.output)?;
     let track = Track::of(&args.input, args.poses.as_deref(), &args.detect, progress)?;
     let (width, height) = args.size;
 

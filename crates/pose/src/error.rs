@@ -23,6 +23,13 @@ pub enum PoseError {
     },
     #[error("{dir}: no *_keypoints.json files")]
     NoFrames { dir: PathBuf },
+    /// An output folder holding files but no `sequence.json`: not one dancenow wrote, so
+    /// nothing in it is replaced.
+    #[error(
+        "{dir}: the folder holds files but no sequence.json, so it is not a pose folder \
+         dancenow wrote; dancenow replaces only its own output: choose a new or empty folder"
+    )]
+    ForeignFolder { dir: PathBuf },
     #[error("{dir}: no sequence.json, so the video's frame rate and size are unknown")]
     NoSequenceInfo { dir: PathBuf },
     /// Poses that cannot give what was asked of them, e.g. normalization statistics.

@@ -241,6 +241,30 @@ pub fn write_sequence_info(dir: &Path, info: &SequenceInfo) -> Result<()> {
     write_atomically(&dir.join(SEQUENCE_FILE), text.as_bytes())
 }
 
+/// Whether poses may be written to `dir`: it does not exist, is empty, or holds
+/// `sequence.json`, the mark of a folder dancenow wrote. A folder of someone else's files
+/// (OpenPose's own output, photos) is refused, since writing there replaces frame files.
+pub fn check_output_folder(dir: &Path) -> Result<()> {
+    let foreign = || PoseError::ForeignFolder {
+        dir: dir.to_path_buf(),
+    };
+    match fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(PoseError::io(dir)(e)),
+        Ok(meta) if !meta.is_dir() => return Err(foreign()),
+        Ok(_) => {}
+    }
+    let empty = fs::read_dir(dir)
+        .map_err(PoseError::io(dir))?
+        .next()
+        .is_none();
+    if empty || dir.join(SEQUENCE_FILE).is_file() {
+        Ok(())
+    } else {
+        Err(foreign())
+    }
+}
+
 /// Writes frames one at a time, so a long video's poses never sit in memory together.
 pub struct SequenceWriter {
     dir: PathBuf,
@@ -249,9 +273,12 @@ pub struct SequenceWriter {
 }
 
 impl SequenceWriter {
-    /// Creates `dir` if needed. Frame files an earlier run left there are removed, so the
-    /// folder never mixes two sequences; other files are left alone.
+    /// Creates `dir` if needed. A folder that holds files is written to only if it holds
+    /// `sequence.json` (dancenow wrote it); then the frame files an earlier run left
+    /// there are removed, so the folder never mixes two sequences, and other files are
+    /// left alone. See [`check_output_folder`].
     pub fn create(dir: &Path, name: &str, info: SequenceInfo) -> Result<Self> {
+        check_output_folder(dir)?;
         fs::create_dir_all(dir).map_err(PoseError::io(dir))?;
         match frame_files(dir) {
             Ok(old) => {

@@ -213,3 +213,36 @@ fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
         "other files are left alone"
     );
 }
+
+/// Poses go only into a new or empty folder, or one dancenow wrote (its `sequence.json`):
+/// a folder of OpenPose's own output would otherwise lose its frame files.
+#[test]
+fn a_folder_dancenow_did_not_write_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let theirs = dir.path().join("openpose_output");
+    std::fs::create_dir(&theirs).unwrap();
+    let original = theirs.join("v_000000000000_keypoints.json");
+    std::fs::copy(data("body25_000000000000_keypoints.json"), &original).unwrap();
+    let info = SequenceInfo {
+        fps: 30.0,
+        width: 100,
+        height: 100,
+    };
+    let err = openpose::SequenceWriter::create(&theirs, "mine", info.clone())
+        .err()
+        .unwrap();
+    assert!(matches!(err, PoseError::ForeignFolder { .. }), "{err}");
+    assert!(err.to_string().contains("openpose_output"), "{err}");
+    assert_eq!(std::fs::read_dir(&theirs).unwrap().count(), 1);
+    assert!(original.is_file());
+
+    // New, empty, and our own folders are fine.
+    for name in ["new", "empty"] {
+        let path = dir.path().join(name);
+        if name == "empty" {
+            std::fs::create_dir(&path).unwrap();
+        }
+        openpose::SequenceWriter::create(&path, "mine", info.clone()).unwrap();
+        openpose::SequenceWriter::create(&path, "mine", info.clone()).unwrap();
+    }
+}
