@@ -7,6 +7,7 @@
 pub mod crop;
 mod error;
 pub mod face_box;
+pub mod gaps;
 pub mod keypoints;
 pub mod mask;
 pub mod normalize;

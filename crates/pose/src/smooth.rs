@@ -156,13 +156,15 @@ pub fn shots(track: &[Option<Person>]) -> Vec<std::ops::Range<usize>> {
 }
 
 fn same_shot(a: &Person, b: &Person) -> bool {
-    match (anchor(a), anchor(b)) {
-        (Some((a, a_size)), Some((b, b_size))) => {
-            (a.0 - b.0).hypot(a.1 - b.1) <= MAX_JUMP * a_size.max(b_size)
-        }
-        // Too few points to tell a person from a glitch: keep them together.
-        _ => true,
-    }
+    // Too few points to tell a person from a glitch: keep them together.
+    within_jump(a, b).unwrap_or(true)
+}
+
+/// Whether `b` stands within [`MAX_JUMP`] of `a` (the same person, not someone else);
+/// `None` when either shows too few points to tell.
+pub(crate) fn within_jump(a: &Person, b: &Person) -> Option<bool> {
+    let ((a, a_size), (b, b_size)) = (anchor(a)?, anchor(b)?);
+    Some((a.0 - b.0).hypot(a.1 - b.1) <= MAX_JUMP * a_size.max(b_size))
 }
 
 /// Fewest seen body points for a person's place and size to be judged.
