@@ -145,7 +145,7 @@ fn probe_streams(path: &Path, count_packets: bool) -> Result<Vec<Stream>> {
         "-of".into(),
         "json".into(),
     ]);
-    args.push(path.into());
+    args.push(process::file_arg(path));
     let (status, stdout, stderr) = process::output("ffprobe", &args)?;
     let not_a_video = |detail: String| MediaError::NotAVideo {
         path: path.to_path_buf(),

@@ -1,9 +1,10 @@
 //! Running ffmpeg and ffprobe: stdout (and stdin) piped, stderr drained on its own thread
 //! so a chatty child never blocks on a full pipe, and its last words kept for errors.
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
 
@@ -99,6 +100,16 @@ pub(crate) fn output<S: AsRef<OsStr>>(
         out.stdout,
         tail(&String::from_utf8_lossy(&out.stderr)),
     ))
+}
+
+/// A file name as ffmpeg and ffprobe must get it to read it as that file: through the
+/// `file:` protocol and absolute, so that a name beginning with `-` is not an option and
+/// one holding `:` (`a:b.mp4`, `file:x.mp4`, `http:x`) is not a protocol.
+pub(crate) fn file_arg(path: &Path) -> OsString {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| Path::new(".").join(path));
+    let mut arg = OsString::from("file:");
+    arg.push(absolute.as_os_str());
+    arg
 }
 
 fn tail(text: &str) -> String {

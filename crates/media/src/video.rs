@@ -10,7 +10,7 @@ use image::RgbImage;
 
 use crate::error::{MediaError, Result};
 use crate::probe::{has_audio, probe, VideoInfo};
-use crate::process::Process;
+use crate::process::{file_arg, Process};
 
 /// x264's constant rate factor: 18 is visually near-lossless at a modest size.
 pub const DEFAULT_CRF: u8 = 18;
@@ -92,7 +92,8 @@ impl VideoReader {
     }
 
     fn start(&self) -> Result<Process> {
-        let path = self.path.as_os_str();
+        let path = file_arg(&self.path);
+        let path = path.as_os_str();
         let args: [&std::ffi::OsStr; 14] = [
             "-nostdin".as_ref(),
             "-v".as_ref(),
@@ -259,6 +260,8 @@ impl VideoWriter {
             std::fs::create_dir_all(parent).map_err(MediaError::io(parent))?;
         }
         let partial = crate::folder::partial_path(path);
+        let output = file_arg(&partial);
+        let audio = audio.map(file_arg);
         let size = format!("{width}x{height}");
         let (rate, crf) = (format!("{fps}"), options.crf.to_string());
         let mut args: Vec<&std::ffi::OsStr> = vec![
@@ -277,10 +280,10 @@ impl VideoWriter {
             "-i".as_ref(),
             "-".as_ref(),
         ];
-        if let Some(source) = audio {
+        if let Some(source) = &audio {
             args.extend::<[&std::ffi::OsStr; 11]>([
                 "-i".as_ref(),
-                source.as_ref(),
+                source.as_os_str(),
                 "-map".as_ref(),
                 "0:v:0".as_ref(),
                 "-map".as_ref(),
@@ -307,7 +310,7 @@ impl VideoWriter {
             "+faststart".as_ref(),
             "-f".as_ref(),
             container(path).as_ref(),
-            partial.as_os_str(),
+            output.as_os_str(),
         ]);
         let process = Process::spawn("ffmpeg", args, true)?;
         Ok(Self {

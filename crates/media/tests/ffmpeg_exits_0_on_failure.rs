@@ -1,24 +1,18 @@
 //! ffmpeg can exit 0 after failing to write the end of a file (a full disk at the trailer
 //! does so): a video is moved into place only once it reads back with every frame sent.
-//! Here an ffmpeg stand-in writes garbage and exits 0, the real ffprobe checks.
+//! Here an ffmpeg stand-in writes garbage and exits 0; the real ffprobe checks.
 //! (Its own test binary: it changes the process's PATH.)
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use dancenow_media::{MediaError, VideoWriter};
 use image::RgbImage;
 
-/// Swallows the frames, writes a file that is no video to its last argument, succeeds.
+/// Swallows the frames, writes a file that is no video to its last argument (after the
+/// `file:` protocol dancenow names files with), succeeds.
 const LYING_FFMPEG: &str = "#!/bin/sh\ncat >/dev/null\nfor last; do :; done\n\
-                            printf 'not a video' >\"$last\"\nexit 0\n";
-
-fn on_path(program: &str) -> PathBuf {
-    std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .map(|dir| dir.join(program))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{program} is not on the PATH"))
-}
+                            printf 'not a video' >\"${last#file:}\"\nexit 0\n";
 
 fn write_frames(path: &Path, frames: u32) -> dancenow_media::Result<u64> {
     let mut writer = VideoWriter::create(path, 32, 32, 24.0)?;
@@ -44,9 +38,13 @@ fn a_video_ffmpeg_claims_to_have_written_is_checked_before_it_replaces_the_old_o
     let fake = tools.join("ffmpeg");
     std::fs::write(&fake, LYING_FFMPEG).unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::os::unix::fs::symlink(on_path("ffprobe"), tools.join("ffprobe")).unwrap();
+    // The stand-in comes first; the real ffprobe (and cat) after it.
+    let system = std::env::var_os("PATH").unwrap_or_default();
+    let search =
+        std::env::join_paths(std::iter::once(tools.clone()).chain(std::env::split_paths(&system)))
+            .unwrap();
     // SAFETY: this binary has one test, so no other thread reads the environment.
-    unsafe { std::env::set_var("PATH", &tools) };
+    unsafe { std::env::set_var("PATH", search) };
 
     let err = write_frames(&path, 5).expect_err("a broken video was reported as written");
     assert!(matches!(err, MediaError::Unverified { .. }), "{err}");
