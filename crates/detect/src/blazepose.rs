@@ -108,6 +108,18 @@ impl BlazePose {
         frame: &Frame,
         min_score: f32,
     ) -> Result<Vec<PersonDetection>, DetectError> {
+        let [found] = self.detect_each(frame, [min_score])?;
+        Ok(found)
+    }
+
+    /// Everyone the detector finds with at least each of `min_scores`, best first: one
+    /// list per score, from one run of the network (the boxes merged among those above
+    /// each score alone, as [`Self::detect`] merges them).
+    pub fn detect_each<const N: usize>(
+        &self,
+        frame: &Frame,
+        min_scores: [f32; N],
+    ) -> Result<[Vec<PersonDetection>; N], DetectError> {
         let letterbox = Roi::whole_image(frame.width(), frame.height());
         let input = frame.crop(&letterbox, DETECTOR_INPUT, (-1.0, 1.0), Border::Zero);
         let outputs = self.detector.forward(&[input])?;
@@ -126,9 +138,27 @@ impl BlazePose {
         };
         let boxes = to_vec(boxes)?;
         let scores = to_vec(scores)?;
+        Ok(min_scores.map(|min_score| {
+            self.decode(&boxes, &scores, min_score)
+                .into_iter()
+                .map(|d| {
+                    let keypoints = d.keypoints.map(|(u, v)| letterbox.to_image(u, v));
+                    PersonDetection {
+                        score: d.score,
+                        keypoints,
+                        roi: Roi::from_alignment(keypoints[0], keypoints[1], ROI_SCALE),
+                    }
+                })
+                .collect()
+        }))
+    }
+
+    /// The detector's outputs as boxes in its unit square, those scoring at least
+    /// `min_score`, merged.
+    fn decode(&self, boxes: &[f32], scores: &[f32], min_score: f32) -> Vec<RawDetection> {
         let scale = DETECTOR_INPUT as f32;
         let mut raw = Vec::new();
-        for (i, (anchor, &score)) in self.anchors.iter().zip(&scores).enumerate() {
+        for (i, (anchor, &score)) in self.anchors.iter().zip(scores).enumerate() {
             let score = sigmoid(score.clamp(-SCORE_CLIP, SCORE_CLIP));
             if score < min_score {
                 continue;
@@ -148,17 +178,7 @@ impl BlazePose {
                 keypoints: [keypoint(0), keypoint(1), keypoint(2), keypoint(3)],
             });
         }
-        Ok(weighted_nms(raw, NMS_IOU)
-            .into_iter()
-            .map(|d| {
-                let keypoints = d.keypoints.map(|(u, v)| letterbox.to_image(u, v));
-                PersonDetection {
-                    score: d.score,
-                    keypoints,
-                    roi: Roi::from_alignment(keypoints[0], keypoints[1], ROI_SCALE),
-                }
-            })
-            .collect())
+        weighted_nms(raw, NMS_IOU)
     }
 
     /// The body landmarks in `roi`, or `None` when the model sees no body there.

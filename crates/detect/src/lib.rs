@@ -7,6 +7,7 @@ pub mod blazepose;
 mod crop;
 pub mod face;
 pub mod hands;
+pub mod identity;
 mod openpose_map;
 pub mod roi;
 mod tracker;

@@ -1,5 +1,7 @@
 //! One person followed through a video: the next frame's region comes from this frame's
-//! landmarks, and the detector runs again only when the landmark model loses the body.
+//! landmarks, and the detector runs again only when the landmark model loses the body;
+//! then only someone where and as big as the followed person was last seen is taken up
+//! ([`crate::identity`]), and until then the frames have nobody.
 
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
@@ -13,6 +15,7 @@ use crate::blazepose::{BlazePose, BodyLandmarks, MIN_DETECTION_SCORE};
 use crate::crop::Frame;
 use crate::face::FaceModel;
 use crate::hands::HandModel;
+use crate::identity::Identity;
 use crate::openpose_map::body_to_openpose;
 use crate::roi::Roi;
 use crate::DetectError;
@@ -47,6 +50,14 @@ const FACE_POINTS: std::ops::RangeInclusive<usize> = 0..=10;
 const RIGHT_EYE: usize = 5;
 const LEFT_EYE: usize = 2;
 
+/// Detections the landmark model looks at on a frame where the followed person is
+/// sought, best fitting first: each costs as much as tracking a frame.
+const MAX_TRIED: usize = 3;
+/// The detector's score from which a person where the followed one was last seen is
+/// looked at (MediaPipe's 0.5 misses the sports2d man crouching after his flip: 0.34 to
+/// 0.39 there).
+const MIN_REACQUIRE_SCORE: f32 = 0.3;
+
 /// What one frame gave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameResult {
@@ -71,8 +82,9 @@ struct BodyStage {
     roi: Option<Roi>,
     /// The region the face was tracked in on the last frame.
     face_roi: Option<Roi>,
-    /// Where the followed person was last seen, to pick them again after a loss.
-    last_centre: Option<(f32, f32)>,
+    /// Where and how big the followed person was last seen, to pick them (and nobody
+    /// else) again after a loss.
+    identity: Identity,
 }
 
 /// The hands, from a frame's body landmarks and the hands' regions on the last frame.
@@ -91,7 +103,7 @@ impl Tracker {
                 face: None,
                 roi: None,
                 face_roi: None,
-                last_centre: None,
+                identity: Identity::default(),
             },
             hands: None,
         }
@@ -115,10 +127,10 @@ impl Tracker {
         Ok(tracker)
     }
 
-    /// Follows, from the first frame, the person nearest to this point (in pixels) instead
-    /// of the largest.
+    /// Follows the person standing at this point (in pixels: the nearest of those whose
+    /// region holds it) instead of the largest; nobody until the detector finds them.
     pub fn start_near(mut self, x: f32, y: f32) -> Self {
-        self.body.last_centre = Some((x, y));
+        self.body.identity = Identity::at_point(x, y);
         self
     }
 
@@ -126,7 +138,7 @@ impl Tracker {
     pub fn reset(&mut self) {
         self.body.roi = None;
         self.body.face_roi = None;
-        self.body.last_centre = None;
+        self.body.identity = Identity::default();
         if let Some(hands) = &mut self.hands {
             hands.rois = [None; 2];
         }
@@ -241,39 +253,42 @@ impl BodyStage {
 
     /// The body (and face) in a frame, following the person from the last frame.
     fn next(&mut self, frame: &Frame) -> Result<FrameResult, DetectError> {
+        self.identity.next_frame();
         if let Some(roi) = self.roi {
             if let Some(landmarks) = self.model.landmarks(frame, &roi)? {
                 return self.found(frame, landmarks, None);
             }
         }
-        let detections = self.model.detect(frame, MIN_DETECTION_SCORE)?;
-        let count = detections.len();
-        // The person nearest to where we last saw ours; at the start, the largest.
-        let chosen = match self.last_centre {
-            Some((x, y)) => detections.iter().min_by(|a, b| {
-                let d = |r: &Roi| (r.cx - x).powi(2) + (r.cy - y).powi(2);
-                d(&a.roi).total_cmp(&d(&b.roi))
-            }),
-            None => detections
-                .iter()
-                .max_by(|a, b| a.roi.size.total_cmp(&b.roi.size)),
-        };
-        let landmarks = match chosen {
-            Some(d) => self.model.landmarks(frame, &d.roi)?,
-            None => None,
-        };
-        match landmarks {
-            Some(landmarks) => self.found(frame, landmarks, Some(count)),
-            None => {
-                self.roi = None;
-                self.face_roi = None;
-                Ok(FrameResult {
-                    person: None,
-                    landmarks: None,
-                    detected_people: Some(count),
-                })
+        let [sure, unsure] = self
+            .model
+            .detect_each(frame, [MIN_DETECTION_SCORE, MIN_REACQUIRE_SCORE])?;
+        let count = sure.len();
+        let mut tries = MAX_TRIED;
+        // The sure detections first; where someone is sought, a less sure one may be them
+        // (crouching, half hidden, upside down): the landmark model and the fit decide.
+        let sought = self.identity.last_seen().is_some();
+        for detections in [sure, unsure].iter().take(1 + sought as usize) {
+            let regions: Vec<Roi> = detections.iter().map(|d| d.roi).collect();
+            for index in self.identity.ranked(&regions) {
+                if tries == 0 {
+                    break;
+                }
+                tries -= 1;
+                if let Some(landmarks) = self.model.landmarks(frame, &regions[index])? {
+                    // The landmark model may settle on someone beside the detection.
+                    if self.identity.fits(&landmarks.next_roi) {
+                        return self.found(frame, landmarks, Some(count));
+                    }
+                }
             }
         }
+        self.roi = None;
+        self.face_roi = None;
+        Ok(FrameResult {
+            person: None,
+            landmarks: None,
+            detected_people: Some(count),
+        })
     }
 
     fn found(
@@ -283,7 +298,7 @@ impl BodyStage {
         detected_people: Option<usize>,
     ) -> Result<FrameResult, DetectError> {
         self.roi = Some(landmarks.next_roi);
-        self.last_centre = Some((landmarks.next_roi.cx, landmarks.next_roi.cy));
+        self.identity.seen(&landmarks.next_roi);
         let mut person = body_to_openpose(&landmarks);
         let point = |i: usize| (landmarks.points[i].x, landmarks.points[i].y);
         if let Some(face) = &self.face {
