@@ -5,7 +5,8 @@
 //!
 //! Exit status: 0 done (also when a `--minutes` budget ended training, with a
 //! checkpoint), 1 an error, a bad option included (the message says what and where), 130 interrupted by
-//! Ctrl-C, SIGTERM or SIGHUP (training saved a checkpoint first).
+//! Ctrl-C, SIGTERM or SIGHUP (training saved a checkpoint first; other jobs removed what
+//! they had half-written, and their ffmpeg).
 
 mod args;
 mod commands;
@@ -45,6 +46,12 @@ fn main() {
         Ok(commands::Ended::Done) => {}
         Ok(commands::Ended::Interrupted) => {
             eprintln!("interrupted; what was finished is saved");
+            std::process::exit(EXIT_INTERRUPTED);
+        }
+        // A job that ended early because it was asked to (not a failure) removed what it
+        // had half-written.
+        Err(err) if stop.load(Ordering::SeqCst) => {
+            eprintln!("interrupted ({err:#}); unfinished outputs were removed");
             std::process::exit(EXIT_INTERRUPTED);
         }
         Err(err) => {

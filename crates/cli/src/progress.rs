@@ -2,6 +2,7 @@
 //! pipe, a dated log line when a phase starts, every [`LOG_EVERY`], and when it ends.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -12,20 +13,27 @@ use tracing::info;
 /// How often a phase logs its progress when stderr is not a terminal.
 const LOG_EVERY: Duration = Duration::from_secs(30);
 
-/// The CLI's [`Progress`]: bars or log lines, as stderr allows.
-pub struct Bars {
+/// The CLI's [`Progress`]: bars or log lines, as stderr allows; a job asked to stop (by
+/// Ctrl-C, SIGTERM or SIGHUP, which set `stop`) learns it here.
+pub struct Bars<'a> {
     terminal: bool,
+    stop: &'a AtomicBool,
 }
 
-impl Bars {
-    pub fn new() -> Self {
+impl<'a> Bars<'a> {
+    pub fn new(stop: &'a AtomicBool) -> Self {
         Self {
             terminal: std::io::stderr().is_terminal(),
+            stop,
         }
     }
 }
 
-impl Progress for Bars {
+impl Progress for Bars<'_> {
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
     fn phase(&self, name: &str, unit: &str, total: Option<u64>) -> Box<dyn Phase> {
         if self.terminal {
             Box::new(BarPhase(bar(total, name, unit)))

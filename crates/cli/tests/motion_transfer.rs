@@ -4,28 +4,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{fail, s, succeed};
+use common::{fail, s, short_clip, succeed};
 use dancenow_media::{probe, FrameSource, VideoWriter};
 use image::{imageops, Rgb, RgbImage};
-
-/// The first `frames` frames of the pose2sim sample, at a quarter of its size.
-fn short_clip(path: &Path, frames: usize) {
-    let cam01 = PathBuf::from(env!("DANCENOW_DEPS")).join("samples/pose2sim/cam01.mp4");
-    let mut source = FrameSource::open(&cam01, None).unwrap();
-    let mut writer = VideoWriter::create(path, 270, 480, 30.0).unwrap();
-    for frame in source.by_ref().take(frames) {
-        let frame = frame.unwrap();
-        writer
-            .write(&imageops::resize(
-                &frame,
-                270,
-                480,
-                imageops::FilterType::Triangle,
-            ))
-            .unwrap();
-    }
-    writer.finish().unwrap();
-}
 
 /// `dancenow transfer SOURCE --model MODEL -o OUTPUT` on the CPU, with `extra` options.
 fn transfer(source: &Path, model: &Path, output: &Path, extra: &[&str]) -> String {

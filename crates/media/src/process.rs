@@ -3,7 +3,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt as _, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
@@ -24,13 +24,14 @@ impl Process {
         args: impl IntoIterator<Item = S>,
         stdin: bool,
     ) -> Result<Self> {
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|source| MediaError::ToolMissing { program, source })?;
+            .stderr(Stdio::piped());
+        let mut child =
+            spawn_bound(command).map_err(|source| MediaError::ToolMissing { program, source })?;
         let stderr = child.stderr.take().map(|mut pipe| {
             std::thread::spawn(move || {
                 let mut text = String::new();
@@ -90,16 +91,95 @@ pub(crate) fn output<S: AsRef<OsStr>>(
     program: &'static str,
     args: impl IntoIterator<Item = S>,
 ) -> Result<(ExitStatus, Vec<u8>, String)> {
-    let out = Command::new(program)
+    let mut command = Command::new(program);
+    command
         .args(args)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = spawn_bound(command)
+        .and_then(Child::wait_with_output)
         .map_err(|source| MediaError::ToolMissing { program, source })?;
     Ok((
         out.status,
         out.stdout,
         tail(&String::from_utf8_lossy(&out.stderr)),
     ))
+}
+
+/// Starts a child bound to this process: in a process group of its own, so a Ctrl-C at
+/// the terminal reaches only dancenow, which then stops its children in order (a writer's
+/// half-made file removed) instead of ffmpeg dying under it; and, on Linux, killed by the
+/// kernel when dancenow ends in any way (`kill -9`, the OOM killer), so no decoder or
+/// encoder lives on holding gigabytes.
+fn spawn_bound(mut command: Command) -> std::io::Result<Child> {
+    command.process_group(0);
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: between fork and exec the hook makes only two system calls, which are
+        // async-signal-safe, and touches no memory of the parent.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died before the signal was armed: nobody is left to read.
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::other(
+                        "dancenow ended while starting ffmpeg",
+                    ));
+                }
+                Ok(())
+            })
+        };
+        // The death signal follows the thread that forked, not the process: forking from
+        // a thread that lives as long as the process keeps a child whose starter thread
+        // ended (a reader thread, a scoped worker) from being killed early.
+        lasting_thread::spawn(command)
+    }
+    #[cfg(not(target_os = "linux"))]
+    command.spawn()
+}
+
+#[cfg(target_os = "linux")]
+mod lasting_thread {
+    use std::io;
+    use std::process::{Child, Command};
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::OnceLock;
+
+    type Request = (Command, Sender<io::Result<Child>>);
+
+    static STARTER: OnceLock<Option<Sender<Request>>> = OnceLock::new();
+
+    /// Spawns `command` from one thread kept for the life of the process.
+    pub(super) fn spawn(command: Command) -> io::Result<Child> {
+        let starter = STARTER.get_or_init(|| {
+            let (requests, incoming) = channel::<Request>();
+            std::thread::Builder::new()
+                .name("dancenow-ffmpeg-starter".into())
+                .spawn(move || {
+                    for (mut command, reply) in incoming {
+                        let _ = reply.send(command.spawn());
+                    }
+                })
+                .ok()
+                .map(|_| requests)
+        });
+        let Some(starter) = starter else {
+            return Err(io::Error::other(
+                "cannot start the thread that starts ffmpeg",
+            ));
+        };
+        let (reply, answer) = channel();
+        starter
+            .send((command, reply))
+            .map_err(|_| io::Error::other("the thread that starts ffmpeg ended"))?;
+        answer
+            .recv()
+            .map_err(|_| io::Error::other("the thread that starts ffmpeg ended"))?
+    }
 }
 
 /// A file name as ffmpeg and ffprobe must get it to read it as that file: through the

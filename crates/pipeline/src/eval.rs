@@ -200,6 +200,7 @@ fn measure(
         renderer.reset();
         judges.tracker.reset();
         for i in run {
+            crate::progress::check(progress)?;
             let entry = &frames[i];
             let figure = dataset.load_image(&dataset.layout.figure_path(entry.index))?;
             let real = dataset.load_image(&dataset.layout.image_path(entry.index))?;

@@ -33,7 +33,7 @@ pub mod track;
 pub mod train;
 pub mod transfer;
 
-pub use progress::{Phase, Progress, Quiet};
+pub use progress::{Interrupted, Phase, Progress, Quiet};
 pub use source_poses::SourcePoseOptions;
 pub use track::DetectOptions;
 

@@ -155,6 +155,7 @@ pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary
         image.with_context(|| format!("reading frame {index} of {}", args.input.display()))
     });
     tracker.run(frames, |index, mut image, result| {
+        crate::progress::check(progress)?;
         let result = result.with_context(|| format!("detecting the pose in frame {index}"))?;
         summary.add(result.person.as_ref(), result.detected_people);
         writer.write(&Frame {

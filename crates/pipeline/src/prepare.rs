@@ -114,6 +114,7 @@ pub fn run(options: &PrepareOptions, progress: &dyn Progress) -> Result<PrepareS
     let bar = progress.phase("writing the dataset", "frames", Some(mapped.len() as u64));
     let mut plate = PlateBuilder::new(track.width, track.height);
     for (index, image) in source.by_ref().enumerate() {
+        crate::progress::check(progress)?;
         let image = image.with_context(|| format!("reading frame {index}"))?;
         bar.inc();
         offer_to_plate(&mut plate, index, &image, &track)?;

@@ -6,6 +6,34 @@ pub trait Progress: Sync {
     /// A phase begins: `total` units (frames, steps) when known. The phase ends when the
     /// returned handle is dropped.
     fn phase(&self, name: &str, unit: &str, total: Option<u64>) -> Box<dyn Phase>;
+
+    /// Whether the job was asked to stop (Ctrl-C, SIGTERM, a UI's cancel button). Jobs
+    /// ask before each frame and end with [`Interrupted`], dropping what they half-wrote
+    /// (a video's `.partial`, its ffmpeg); training stops with a checkpoint instead.
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// A job ended early because [`Progress::stop_requested`] said so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// `Err(Interrupted)` once a stop was asked for.
+pub fn check(progress: &dyn Progress) -> Result<(), Interrupted> {
+    if progress.stop_requested() {
+        Err(Interrupted)
+    } else {
+        Ok(())
+    }
 }
 
 /// One running phase of a job.

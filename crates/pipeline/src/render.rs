@@ -57,6 +57,7 @@ pub fn run(options: &RenderOptions, progress: &dyn Progress) -> Result<u64> {
     let figure = StickFigure::for_height(height);
     let bar = progress.phase("rendering", "frames", Some(poses.frames.len() as u64));
     for (index, frame) in poses.frames.iter().enumerate() {
+        crate::progress::check(progress)?;
         let mut canvas = match background.as_mut().map(Iterator::next) {
             None => RgbImage::from_pixel(width, height, WHITE),
             Some(Some(image)) => fit(

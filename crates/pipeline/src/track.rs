@@ -98,6 +98,7 @@ impl Track {
             .enumerate()
             .map(|(index, image)| image.with_context(|| format!("reading frame {index}")));
         tracker.run(frames, |index, _, result| {
+            crate::progress::check(progress)?;
             let result = result.with_context(|| format!("detecting the pose in frame {index}"))?;
             several.push(result.detected_people.is_some_and(|n| n > 1));
             people.push(result.person);

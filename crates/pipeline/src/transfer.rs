@@ -104,6 +104,7 @@ pub fn run(options: &TransferOptions, progress: &dyn Progress) -> Result<Transfe
 
     let bar = progress.phase("generating", "frames", Some(poses.len() as u64));
     for (index, person) in poses.iter().enumerate() {
+        crate::progress::check(progress)?;
         let figure = stick_figure(person.as_ref(), width, height);
         let generated = match person {
             Some(person) => Some(

@@ -30,7 +30,7 @@ pub enum Ended {
 }
 
 pub fn run(command: Command, stop: &AtomicBool) -> Result<Ended> {
-    let bars = Bars::new();
+    let bars = Bars::new(stop);
     match command {
         Command::Probe(args) => probe::run(args)?,
         Command::Device(args) => device::run(args)?,
