@@ -494,3 +494,68 @@ pub fn write(report: &Report, dir: &Path) -> Result<PathBuf> {
     write("report.md", markdown(&doc))?;
     write("report.html", html(&doc, dir)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a folder name can smuggle into a page: quotes to leave an attribute, angle
+    /// brackets to open a tag, an ampersand to start an entity.
+    const HOSTILE: &str = "x\" onload=\"alert(1)' <b>&amp;";
+
+    fn model(name: &str) -> ModelReport {
+        let image = RgbImage::new(8, 8);
+        ModelReport {
+            name: name.into(),
+            path: format!("/models/{name}"),
+            stage: "global".into(),
+            step: 4,
+            scores: vec![FrameScores {
+                index: 3,
+                body_ssim: 0.5,
+                body_lpips: 0.25,
+                face_ssim: None,
+                face_lpips: None,
+            }],
+            pose: PoseDistance::default(),
+            jitter: [None; 3],
+            strips: vec![[image.clone(), image.clone(), image]],
+            training_minutes: Some(1.0),
+            stages: vec![],
+        }
+    }
+
+    /// A model folder named to break out of `alt="..."` (issue 18: it ran script in
+    /// Chromium) appears in report.html only escaped, in text and in attributes.
+    #[test]
+    fn a_hostile_model_name_is_escaped_everywhere_in_the_page() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = Report {
+            dataset: format!("/data/{HOSTILE}"),
+            frames: vec![3],
+            size: (8, 8),
+            real_jitter: [None; 3],
+            models: vec![model(HOSTILE)],
+        };
+        let page = std::fs::read_to_string(write(&report, dir.path()).unwrap()).unwrap();
+        let escaped = "x&quot; onload=&quot;alert(1)&#39; &lt;b&gt;&amp;amp;";
+        assert!(
+            page.contains(escaped),
+            "the name is missing or escaped otherwise"
+        );
+        for raw in ["onload=\"", "alert(1)'", "<b>", "&amp;amp;\"", "'<"] {
+            assert!(!page.contains(raw), "{raw:?} reached the page unescaped");
+        }
+        let alts: Vec<&str> = page.split("alt=\"").skip(1).collect();
+        assert!(
+            alts.iter()
+                .any(|alt| alt.split('"').next().unwrap().contains(escaped)),
+            "the name is in no alt attribute"
+        );
+        // Each alt="..." ends where its tag does: no attribute was added after it.
+        for alt in alts {
+            let end = alt.find('"').unwrap();
+            assert!(alt[end..].starts_with("\">"), "alt=\"{}", &alt[..end + 20]);
+        }
+    }
+}
