@@ -4,10 +4,10 @@ use std::ops::Range;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use dancenow_detect::Parts;
 use dancenow_media::{FrameSink, FrameSource};
 use dancenow_pose::openpose::{SequenceInfo, SequenceWriter};
 use dancenow_pose::render::StickFigure;
-use dancenow_detect::Parts;
 use dancenow_pose::{Frame, Keypoint, Person};
 use image::imageops;
 use tracing::{info, warn};

@@ -10,6 +10,7 @@ use dancenow_nn::DeviceChoice;
 use dancenow_pose::openpose::{self, SequenceInfo};
 use dancenow_pose::{Person, PoseError, PoseSequence};
 
+use crate::pose::PoseSummary;
 use crate::progress::Progress;
 
 /// How poses are detected.
@@ -97,14 +98,27 @@ impl Track {
             .by_ref()
             .enumerate()
             .map(|(index, image)| image.with_context(|| format!("reading frame {index}")));
+        let mut summary = PoseSummary::new(options.parts);
         tracker.run(frames, |index, _, result| {
             crate::progress::check(progress)?;
             let result = result.with_context(|| format!("detecting the pose in frame {index}"))?;
+            summary.add(result.person.as_ref(), result.detected_people);
             several.push(result.detected_people.is_some_and(|n| n > 1));
             people.push(result.person);
             bar.inc();
             Ok(())
         })?;
+        drop(bar);
+        if summary.without_person > 0 {
+            tracing::info!(
+                "the followed person was not found in {} of {} frames ({} runs), and found \
+                 again {} times after a loss",
+                summary.without_person,
+                summary.frames,
+                summary.gaps.len(),
+                summary.reacquired
+            );
+        }
         Ok(Self {
             fps: info.fps,
             width: info.width,
