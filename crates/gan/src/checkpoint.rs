@@ -12,6 +12,10 @@ pub enum CheckpointError {
         "{path}: not a readable checkpoint ({reason}); it may be truncated or of another kind"
     )]
     Unreadable { path: PathBuf, reason: String },
+    /// A tensor holds NaN or infinity: the file is damaged (training never saves a
+    /// diverged model).
+    #[error("{path}: tensor {key:?} holds NaN or infinite values; the checkpoint is damaged")]
+    NonFinite { path: PathBuf, key: String },
     #[error("{path}: has no tensor {key:?}; it was written for another model or stage")]
     Missing { path: PathBuf, key: String },
     #[error("{path}: tensor {key:?} has shape {found:?}, the model needs {expected:?}; it was written for a model of another size")]
@@ -31,11 +35,21 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Reads a checkpoint; a damaged one (unreadable, or with a NaN or infinite value) is
+    /// an error naming the file.
     pub fn read(path: &Path, device: Device) -> Result<Self, CheckpointError> {
         let tensors = Tensor::read_safetensors(path).map_err(|e| CheckpointError::Unreadable {
             path: path.to_path_buf(),
             reason: e.to_string(),
         })?;
+        if let Some(key) =
+            dancenow_nn::first_non_finite(tensors.iter().map(|(k, t)| (k.as_str(), t)))
+        {
+            return Err(CheckpointError::NonFinite {
+                path: path.to_path_buf(),
+                key,
+            });
+        }
         Ok(Self {
             path: path.to_path_buf(),
             tensors: tensors

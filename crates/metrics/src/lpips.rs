@@ -100,13 +100,18 @@ const ALEX: [Layer; 5] = [
 
 #[derive(Debug, thiserror::Error)]
 pub enum LpipsError {
-    #[error(
-        "{path}: cannot load the LPIPS {backbone} weights (run `cargo xtask setup`)"
-    )]
+    #[error("{path}: cannot load the LPIPS {backbone} weights (run `cargo xtask setup`)")]
     Load {
         path: PathBuf,
         backbone: &'static str,
         source: tch::TchError,
+    },
+    /// The file loads but a weight is NaN or infinite: damaged, not trained so.
+    #[error("{path}: tensor {tensor:?} of the LPIPS {backbone} weights holds NaN or infinite values; the file is damaged (`cargo xtask setup` installs it again)")]
+    NonFinite {
+        path: PathBuf,
+        backbone: &'static str,
+        tensor: String,
     },
     #[error("LPIPS needs two batches of one [N, 3, H, W] size, got {a:?} and {b:?}")]
     SizeMismatch { a: Vec<i64>, b: Vec<i64> },
@@ -183,6 +188,16 @@ impl Lpips {
             backbone: backbone.name(),
             source,
         })?;
+        let weights = vs.variables();
+        if let Some(tensor) =
+            dancenow_nn::first_non_finite(weights.iter().map(|(k, t)| (k.as_str(), t)))
+        {
+            return Err(LpipsError::NonFinite {
+                path: path.to_path_buf(),
+                backbone: backbone.name(),
+                tensor,
+            });
+        }
         vs.freeze();
         Ok(Self {
             backbone,

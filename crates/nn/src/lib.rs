@@ -35,3 +35,20 @@ pub fn per_channel(values: &[f64], device: tch::Device) -> tch::Tensor {
         .view([1, values.len() as i64, 1, 1])
         .to_device(device)
 }
+
+/// The name of the first tensor (in name order) that holds a NaN or an infinity. A weight
+/// file damaged so would load and then give confident nonsense (keypoints hundreds of
+/// pixels off at high confidence), so loaders refuse it, naming the file and the tensor.
+pub fn first_non_finite<'a>(
+    tensors: impl IntoIterator<Item = (&'a str, &'a tch::Tensor)>,
+) -> Option<String> {
+    let mut tensors: Vec<(&str, &tch::Tensor)> = tensors
+        .into_iter()
+        .filter(|(_, t)| t.is_floating_point())
+        .collect();
+    tensors.sort_by_key(|(name, _)| *name);
+    tensors
+        .into_iter()
+        .find(|(_, t)| t.isfinite().all().int64_value(&[]) == 0)
+        .map(|(name, _)| name.to_string())
+}

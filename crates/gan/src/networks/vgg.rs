@@ -36,6 +36,12 @@ pub enum VggError {
         path: std::path::PathBuf,
         source: dancenow_nn::tch::TchError,
     },
+    /// The file loads but a weight is NaN or infinite: damaged, not trained so.
+    #[error("{path}: tensor {tensor:?} holds NaN or infinite weights; the file is damaged (`cargo xtask setup` installs it again)")]
+    NonFinite {
+        path: std::path::PathBuf,
+        tensor: String,
+    },
 }
 
 pub struct Vgg16 {
@@ -71,6 +77,15 @@ impl Vgg16 {
             path: path.to_path_buf(),
             source,
         })?;
+        let weights = vs.variables();
+        if let Some(tensor) =
+            dancenow_nn::first_non_finite(weights.iter().map(|(k, t)| (k.as_str(), t)))
+        {
+            return Err(VggError::NonFinite {
+                path: path.to_path_buf(),
+                tensor,
+            });
+        }
         vs.freeze();
         Ok(Self {
             _vs: vs,

@@ -29,7 +29,8 @@ pub use kernels::{
 pub use model::TfliteModel;
 
 /// What went wrong loading or running a TFLite model, by who is at fault: the file
-/// ([`Malformed`](Self::Malformed), [`NotTflite`](Self::NotTflite)), this reader
+/// ([`Malformed`](Self::Malformed), [`NotTflite`](Self::NotTflite),
+/// [`NonFinite`](Self::NonFinite)), this reader
 /// ([`Unsupported`](Self::Unsupported)), the caller ([`Input`](Self::Input)) or the
 /// engine at run time ([`Torch`](Self::Torch)). [`File`](Self::File) and
 /// [`Operator`](Self::Operator) say where, around one of those.
@@ -60,6 +61,16 @@ pub enum TfliteError {
     /// of range, an operator without its operands, an axis the tensor does not have.
     #[error("truncated or malformed model: {0}")]
     Malformed(String),
+    /// A constant weight that is NaN or infinite: the file is damaged (its structure may
+    /// be intact), and the model would give confident nonsense.
+    #[error(
+        "weight {index} of tensor {tensor:?} is {value}, not a finite number; the file is damaged"
+    )]
+    NonFinite {
+        tensor: String,
+        index: usize,
+        value: f32,
+    },
     /// A valid model that uses what this reader does not implement.
     #[error("unsupported by dancenow's TFLite reader: {0}")]
     Unsupported(String),

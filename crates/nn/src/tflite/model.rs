@@ -744,8 +744,51 @@ fn constant(t: &TensorDef, device: Device) -> Result<Option<Tensor>> {
             data.len()
         )));
     }
+    check_finite(t, data)?;
     let tensor = Tensor::f_from_data_size(data, &t.shape, kind(t.dtype))?;
     Ok(Some(tensor.f_to_device(device)?))
+}
+
+/// Float constants must be finite numbers: NaN or infinite weights come from a damaged
+/// file, not from training.
+fn check_finite(t: &TensorDef, data: &[u8]) -> Result<()> {
+    match first_non_finite(t.dtype, data) {
+        Some((index, value)) => Err(TfliteError::NonFinite {
+            tensor: t.name.clone(),
+            index,
+            value,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The first NaN or infinity among little-endian floats, with its position.
+fn first_non_finite(dtype: DType, data: &[u8]) -> Option<(usize, f32)> {
+    // IEEE half: an all-ones exponent is an infinity (zero mantissa) or a NaN.
+    const HALF_EXPONENT: u16 = 0x7C00;
+    const HALF_MANTISSA: u16 = 0x03FF;
+    const HALF_SIGN: u16 = 0x8000;
+    match dtype {
+        DType::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .enumerate()
+            .find(|(_, v)| !v.is_finite()),
+        DType::F16 => data
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .enumerate()
+            .find(|(_, bits)| bits & HALF_EXPONENT == HALF_EXPONENT)
+            .map(|(i, bits)| {
+                let value = match (bits & HALF_MANTISSA, bits & HALF_SIGN) {
+                    (0, 0) => f32::INFINITY,
+                    (0, _) => f32::NEG_INFINITY,
+                    _ => f32::NAN,
+                };
+                (i, value)
+            }),
+        _ => None,
+    }
 }
 
 fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
@@ -761,6 +804,7 @@ fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
             t.name, t.shape
         )));
     }
+    check_finite(t, data)?;
     let shape: Vec<usize> = t.shape.iter().map(|&d| d as usize).collect();
     let size = t.dtype.size();
     let values: Vec<&[u8]> = data.chunks_exact(size).collect();
@@ -768,4 +812,78 @@ fn densified(t: &TensorDef, device: Device) -> Result<Tensor> {
     let dense = densify(sparsity, &shape, &values, zero.as_slice())?;
     let bytes: Vec<u8> = dense.concat();
     Ok(Tensor::f_from_data_size(&bytes, &t.shape, kind(t.dtype))?.f_to_device(device)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real MediaPipe model with one weight overwritten by NaN (its structure intact,
+    /// as a bit flip or a bad copy leaves it) is refused, naming the file and the tensor;
+    /// it used to load and put keypoints hundreds of pixels off at confidence 0.84.
+    #[test]
+    fn a_real_model_with_a_nan_weight_is_refused_naming_file_and_tensor() {
+        let original = std::path::PathBuf::from(env!("DANCENOW_DEPS"))
+            .join("models/mediapipe/pose_detection.tflite");
+        let mut bytes = std::fs::read(&original).unwrap();
+        let def = schema::parse(&bytes, "pose_detection").unwrap();
+        // The largest float constant, found in the file by its bytes.
+        let tensor = def
+            .tensors
+            .iter()
+            .filter(|t| matches!(t.dtype, DType::F16 | DType::F32) && t.data.is_some())
+            .max_by_key(|t| t.data.as_ref().map_or(0, Vec::len))
+            .unwrap();
+        let data = tensor.data.as_ref().unwrap();
+        let start = bytes
+            .windows(data.len())
+            .position(|w| w == data.as_slice())
+            .unwrap();
+        let (element, nan): (usize, &[u8]) = match tensor.dtype {
+            DType::F16 => (2, &[0x00, 0x7E]),
+            _ => (4, &[0x00, 0x00, 0xC0, 0x7F]),
+        };
+        let index = data.len() / element / 2;
+        let at = start + index * element;
+        bytes[at..at + element].copy_from_slice(nan);
+
+        let dir = tempfile::tempdir().unwrap();
+        let damaged = dir.path().join("pose_detection.tflite");
+        std::fs::write(&damaged, &bytes).unwrap();
+        let err = TfliteModel::load(&damaged, Device::Cpu).err().unwrap();
+        match err.cause() {
+            TfliteError::NonFinite {
+                tensor: name,
+                index: i,
+                value,
+            } => {
+                assert_eq!((name, *i), (&tensor.name, index));
+                assert!(value.is_nan());
+            }
+            other => panic!("{other}"),
+        }
+        let chain = format!("{:#}", anyhow::Error::from(err));
+        assert!(
+            chain.contains(&damaged.display().to_string()) && chain.contains(&tensor.name),
+            "{chain}"
+        );
+        TfliteModel::load(&original, Device::Cpu).unwrap();
+    }
+
+    #[test]
+    fn half_infinities_and_nans_are_found() {
+        let halves =
+            |values: &[u16]| -> Vec<u8> { values.iter().flat_map(|v| v.to_le_bytes()).collect() };
+        assert_eq!(
+            first_non_finite(DType::F16, &halves(&[0x3C00, 0x7BFF, 0xFBFF])),
+            None
+        );
+        assert_eq!(
+            first_non_finite(DType::F16, &halves(&[0x3C00, 0xFC00])),
+            Some((1, f32::NEG_INFINITY))
+        );
+        assert!(first_non_finite(DType::F16, &halves(&[0x7E00]))
+            .is_some_and(|(i, v)| i == 0 && v.is_nan()));
+        assert_eq!(first_non_finite(DType::I32, &[0xFF; 8]), None);
+    }
 }
