@@ -338,10 +338,11 @@ fn parse_point(s: &str) -> Result<(f32, f32), String> {
 }
 
 fn parse_fps(s: &str) -> Result<f64, String> {
+    use dancenow_pose::openpose::MAX_FPS;
     match s.parse::<f64>() {
-        Ok(fps) if fps.is_finite() && fps > 0.0 && fps <= 1000.0 => Ok(fps),
+        Ok(fps) if fps.is_finite() && fps > 0.0 && fps <= MAX_FPS => Ok(fps),
         _ => Err(format!(
-            "expected a frame rate between 0 and 1000, got {s:?}"
+            "expected a frame rate between 0 and {MAX_FPS}, got {s:?}"
         )),
     }
 }

@@ -473,3 +473,121 @@ fn prepare_deletes_only_what_dancenow_made() {
     );
     assert!(!dir.path("walk.data.partial").exists());
 }
+
+/// `prepare --poses` with the poses of another video: of another size (sequence.json), or
+/// without sequence.json but with points far outside this video's frame (issue 18: it
+/// cropped at negative coordinates, or framed a 2-gigapixel crop, and exited 0).
+#[test]
+fn prepare_refuses_the_poses_of_another_video() {
+    let dir = TempDir::new();
+    let video = dir.path("walk.mp4");
+    grey_video(&video, 8);
+    let data = dir.path("walk.data");
+    let prepare = |poses: &std::path::Path| {
+        common::dancenow(&[
+            "prepare",
+            s(&video),
+            "--poses",
+            s(poses),
+            "--size",
+            "64x64",
+            "-o",
+            s(&data),
+        ])
+    };
+
+    let other_size = dir.path("hd.poses");
+    openpose::write_sequence(&other_size, "hd", &walking(8, 640, 480, 400.0, 300.0)).unwrap();
+    let out = prepare(&other_size);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("640x480") && stderr.contains("320x240"),
+        "{stderr}"
+    );
+
+    // OpenPose's own output has no sequence.json: the video's size stands in.
+    let scaled = dir.path("scaled.poses");
+    openpose::write_sequence(&scaled, "hd", &walking(8, 1280, 960, 900.0, 700.0)).unwrap();
+    std::fs::remove_file(scaled.join("sequence.json")).unwrap();
+    let out = prepare(&scaled);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("far outside the 320x240 frame") && stderr.contains("_keypoints.json"),
+        "{stderr}"
+    );
+    assert!(!data.exists());
+}
+
+/// A dataset prepared from synthetic poses over a grey video, in a second.
+fn quick_dataset(dir: &TempDir) -> PathBuf {
+    let poses = dir.path("walk.poses");
+    openpose::write_sequence(&poses, "walk", &walking(8, 320, 240, 200.0, 150.0)).unwrap();
+    let video = dir.path("walk.mp4");
+    grey_video(&video, 8);
+    let data = dir.path("walk.data");
+    succeed(&[
+        "prepare",
+        s(&video),
+        "--poses",
+        s(&poses),
+        "--size",
+        "64x64",
+        "-o",
+        s(&data),
+    ]);
+    data
+}
+
+/// A first `train` that fails leaves no folder that makes the next fresh run refuse it
+/// as "already holds a model"; a stage the preset lacks fails before any folder is made.
+#[test]
+fn a_failed_first_training_leaves_nothing_in_the_way() {
+    let dir = TempDir::new();
+    let data = quick_dataset(&dir);
+    let model = dir.path("m");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            s(&data),
+            "-o",
+            s(&model),
+            "--preset",
+            "tiny",
+            "--steps",
+            "2",
+            "--device",
+            "cpu",
+        ];
+        args.extend(extra);
+        common::dancenow(&args)
+    };
+    let out = train(&["--stage", "local"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no local stage"), "{stderr}");
+    assert!(!model.exists());
+
+    // The frames vanish after prepare: training fails at its first step.
+    let images = data.join("images");
+    let kept = dir.path("images.kept");
+    std::fs::rename(&images, &kept).unwrap();
+    for _ in 0..2 {
+        let out = train(&[]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("images") && !stderr.contains("already holds a model"),
+            "{stderr}"
+        );
+        assert!(!model.exists(), "the failed run left {}", model.display());
+    }
+    std::fs::rename(&kept, &images).unwrap();
+    let out = train(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

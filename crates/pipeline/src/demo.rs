@@ -99,10 +99,8 @@ pub fn run(
     if Dataset::open(&data).is_ok() {
         info!("{} is already prepared", data.display());
     } else {
-        if data.exists() {
-            std::fs::remove_dir_all(&data)
-                .with_context(|| format!("removing the unfinished {}", data.display()))?;
-        }
+        // prepare builds beside an earlier dataset and replaces it only when done (an
+        // unfinished one is never left in place), and refuses a folder it did not make.
         crate::prepare::run(
             &PrepareOptions {
                 input: target.clone(),

@@ -63,6 +63,20 @@ impl Track {
                 crate::require_exists(dir, "pose folder")?;
                 let size = Some((info.width, info.height));
                 let sequence = read_poses(dir, size, Some(info.fps), "--size", progress)?;
+                // Poses of another video, of the same length or not, would be placed
+                // wrongly in every frame.
+                if (sequence.width, sequence.height) != (info.width, info.height) {
+                    bail!(
+                        "the poses in {} are of {}x{} frames (sequence.json), but {} is {}x{}; \
+                         give the poses of this video",
+                        dir.display(),
+                        sequence.width,
+                        sequence.height,
+                        input.display(),
+                        info.width,
+                        info.height
+                    );
+                }
                 Self {
                     fps: info.fps,
                     width: info.width,

@@ -190,6 +190,9 @@ pub fn run(
     }
     dancenow_nn::set_cpu_threads(options.threads);
     let model = ModelDir::new(&options.output);
+    // A new model that fails before its first checkpoint leaves nothing that would make
+    // the next fresh run refuse the folder as "already holding a model".
+    let mut unstarted = (!options.resume).then(|| Unstarted::new(&model, &config));
     if options.resume {
         model.write_config(&config)?;
         info!("resuming the model in {}", options.output.display());
@@ -296,11 +299,64 @@ pub fn run(
             Some((reason, stage, step))
         }
     };
+    if let Some(unstarted) = unstarted.as_mut() {
+        unstarted.keep();
+    }
     Ok(TrainSummary {
         stopped,
         minutes,
         config,
     })
+}
+
+/// A new model's folder until training succeeds or leaves a checkpoint: dropped early (an
+/// error), it removes the folder if this run made it, else its `config.toml`, the mark
+/// that makes the folder a model.
+struct Unstarted<'a> {
+    model: &'a ModelDir,
+    stages: Vec<Stage>,
+    made_the_folder: bool,
+    keep: bool,
+}
+
+impl<'a> Unstarted<'a> {
+    fn new(model: &'a ModelDir, config: &ModelConfig) -> Self {
+        Self {
+            model,
+            stages: config.training.stages.iter().map(|s| s.stage).collect(),
+            made_the_folder: !model.root().exists(),
+            keep: false,
+        }
+    }
+
+    fn keep(&mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for Unstarted<'_> {
+    fn drop(&mut self) {
+        let has_checkpoint = self
+            .stages
+            .iter()
+            .any(|&stage| self.model.checkpoint_path(stage).exists());
+        if self.keep || has_checkpoint {
+            return;
+        }
+        let removed = if self.made_the_folder {
+            std::fs::remove_dir_all(self.model.root())
+        } else {
+            std::fs::remove_file(self.model.config_path())
+        };
+        if let Err(e) = removed {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                warn!(
+                    "could not remove the unstarted model in {}: {e}",
+                    self.model.root().display()
+                );
+            }
+        }
+    }
 }
 
 fn report_event(event: Event, progress: &dyn Progress, bar: &mut Option<Box<dyn Phase>>) {

@@ -22,6 +22,13 @@ const KEYPOINTS_SUFFIX: &str = "_keypoints.json";
 const SEQUENCE_FILE: &str = "sequence.json";
 /// Frame sides beyond this are taken for corruption, not video.
 const MAX_FRAME_SIDE: u32 = 16_384;
+/// The highest frame rate a pose folder may state: high-speed cameras reach it, and a
+/// video at more is taken for a damaged `sequence.json`. The CLI's `--fps` has the same.
+pub const MAX_FPS: f64 = 1000.0;
+/// How far outside the stated frame a point may lie, in frame sides: detectors place
+/// cut-off limbs a little past the edge; a point a whole frame away belongs to a video of
+/// another size, or to scaled coordinates.
+const FRAMES_OUTSIDE: f32 = 1.0;
 /// The OpenPose JSON version we write (that of OpenPose 1.7).
 const OPENPOSE_JSON_VERSION: f64 = 1.3;
 
@@ -72,8 +79,16 @@ pub fn parse_frame(text: &str, path: &Path) -> Result<Frame> {
 type FieldResult<T> = std::result::Result<T, (String, String)>;
 
 fn parse_person(person: &Value, at: &str) -> FieldResult<Person> {
+    if !person.is_object() {
+        return Err((
+            at.to_string(),
+            format!("expected an object of keypoint arrays, found {person}"),
+        ));
+    }
     let mut out = Person::default();
+    let mut arrays = 0;
     let pose = numbers(person, at, "pose_keypoints_2d")?;
+    arrays += usize::from(!pose.is_empty());
     match pose.len() / 3 {
         _ if pose.is_empty() => {}
         BODY_POINTS if pose.len() == 3 * BODY_POINTS => fill(&mut out.body, &pose),
@@ -120,6 +135,15 @@ fn parse_person(person: &Value, at: &str) -> FieldResult<Person> {
             ));
         }
         fill(points, &values);
+        arrays += 1;
+    }
+    if arrays == 0 {
+        return Err((
+            at.to_string(),
+            "holds no keypoints: a person needs pose_keypoints_2d, face_keypoints_2d or a \
+             hand's array"
+                .into(),
+        ));
     }
     Ok(out)
 }
@@ -347,16 +371,49 @@ pub fn read_sequence_info(dir: &Path) -> Result<Option<SequenceInfo>> {
         source,
     })?;
     let side_ok = |s: u32| (1..=MAX_FRAME_SIDE).contains(&s);
-    let valid =
-        info.fps.is_finite() && info.fps > 0.0 && side_ok(info.width) && side_ok(info.height);
+    let valid = info.fps.is_finite()
+        && info.fps > 0.0
+        && info.fps <= MAX_FPS
+        && side_ok(info.width)
+        && side_ok(info.height);
     if !valid {
         return Err(PoseError::Field {
             path,
             field: "fps/width/height".into(),
-            problem: format!("must be positive, sides at most {MAX_FRAME_SIDE}"),
+            problem: format!(
+                "must be positive, the frame rate at most {MAX_FPS} and the sides at most \
+                 {MAX_FRAME_SIDE}; found {} fps, {}x{}",
+                info.fps, info.width, info.height
+            ),
         });
     }
     Ok(Some(info))
+}
+
+/// Every present point of `frame` must lie within [`FRAMES_OUTSIDE`] frame sides of the
+/// `width` x `height` frame (`path` is for the message).
+pub fn check_inside(frame: &Frame, width: u32, height: u32, path: &Path) -> Result<()> {
+    let (w, h) = (width as f32, height as f32);
+    let near =
+        |v: f32, side: f32| (-FRAMES_OUTSIDE * side..=(1.0 + FRAMES_OUTSIDE) * side).contains(&v);
+    for (i, person) in frame.people.iter().enumerate() {
+        if let Some(p) = person
+            .points()
+            .find(|p| p.is_present() && !(near(p.x, w) && near(p.y, h)))
+        {
+            return Err(PoseError::Field {
+                path: path.to_path_buf(),
+                field: format!("people[{i}]"),
+                problem: format!(
+                    "a point at ({}, {}) lies far outside the {width}x{height} frame the poses \
+                     are said to be from (by sequence.json, or the size given); they belong to \
+                     a video of another size, or are scaled",
+                    p.x, p.y
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Reads a folder of OpenPose JSON files; `fallback` supplies the frame rate and size
@@ -382,7 +439,10 @@ pub fn read_sequence_reporting(
         .iter()
         .enumerate()
         .map(|(i, path)| {
-            let frame = read_frame(path);
+            let frame = read_frame(path).and_then(|frame| {
+                check_inside(&frame, info.width, info.height, path)?;
+                Ok(frame)
+            });
             progress(i + 1, files.len());
             frame
         })

@@ -53,7 +53,7 @@ fn sample_person(shift: f32) -> Person {
     }
     p.body[body::R_HEEL] = Keypoint::MISSING;
     p.face[7] = Keypoint::new(1.0 / 3.0, 2.0 / 3.0, 0.999);
-    p.right_hand[3] = Keypoint::new(1e-3, 1e4, 0.25);
+    p.right_hand[3] = Keypoint::new(1e-3, 2e3, 0.25);
     p
 }
 
@@ -143,7 +143,10 @@ fn malformed_files_name_the_file_and_the_field() {
     );
     assert!(err.contains("has 4 values"), "{err}");
 
-    let err = parse_error(r#"{"people":[{},{"face_keypoints_2d":[1,"x",3]}]}"#);
+    let hand = vec!["1"; 63].join(",");
+    let err = parse_error(&format!(
+        r#"{{"people":[{{"hand_left_keypoints_2d":[{hand}]}},{{"face_keypoints_2d":[1,"x",3]}}]}}"#
+    ));
     assert!(
         err.contains("people[1].face_keypoints_2d[1]: expected a finite number"),
         "{err}"
@@ -189,8 +192,8 @@ fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
     let dir = tempfile::tempdir().unwrap();
     let sequence = |frames: usize| PoseSequence {
         fps: 30.0,
-        width: 100,
-        height: 100,
+        width: 1920,
+        height: 1080,
         frames: vec![
             Frame {
                 people: vec![sample_person(0.0)]
@@ -245,4 +248,53 @@ fn a_folder_dancenow_did_not_write_is_refused_and_left_alone() {
         openpose::SequenceWriter::create(&path, "mine", info.clone()).unwrap();
         openpose::SequenceWriter::create(&path, "mine", info.clone()).unwrap();
     }
+}
+
+/// Inputs that used to pass as something else (issue 18): a person that is no object of
+/// keypoints, a frame rate no camera has, points from a video of another size.
+#[test]
+fn absurd_pose_files_are_errors_naming_file_and_field() {
+    let err = parse_error(r#"{"people":["hello"]}"#);
+    assert!(
+        err.starts_with("bad_000000000003_keypoints.json: people[0]: expected an object"),
+        "{err}"
+    );
+    let err = parse_error(r#"{"people":[{"pose_keypoints_2d":[]}]}"#);
+    assert!(err.contains("people[0]: holds no keypoints"), "{err}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut sequence = PoseSequence {
+        fps: 30.0,
+        width: 1920,
+        height: 1080,
+        frames: vec![Frame {
+            people: vec![sample_person(0.0)],
+        }],
+    };
+    openpose::write_sequence(dir.path(), "clip", &sequence).unwrap();
+    openpose::read_sequence(dir.path(), None).unwrap();
+    // sequence.json saying 1e9 fps (a video of 1,000,000 fps was written from it).
+    let info = dir.path().join("sequence.json");
+    let text = std::fs::read_to_string(&info).unwrap();
+    std::fs::write(&info, text.replace("30.0", "1e9")).unwrap();
+    let err = openpose::read_sequence(dir.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sequence.json") && err.contains("at most 1000"),
+        "{err}"
+    );
+
+    // The same poses stated to be from a 192x108 video: 10 times smaller than they are.
+    sequence.width = 192;
+    sequence.height = 108;
+    openpose::write_sequence(dir.path(), "clip", &sequence).unwrap();
+    let err = openpose::read_sequence(dir.path(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("clip_000000000000_keypoints.json: people[0]")
+            && err.contains("far outside the 192x108 frame"),
+        "{err}"
+    );
 }
