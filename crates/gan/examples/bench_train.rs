@@ -22,10 +22,7 @@ fn config(name: &str) -> ModelConfig {
     // pix2pixHD itself, as the PyTorch script runs it: one frame, no temporal input.
     let mut config = preset.config(w, h).with_temporal(false);
     config.generator.n_local_enhancers = 0;
-    config.training.stages = vec![StageConfig {
-        stage: Stage::Global,
-        steps: 1,
-    }];
+    config.training.stages = vec![StageConfig::new(Stage::Global, 1)];
     config
 }
 

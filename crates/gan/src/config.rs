@@ -3,9 +3,25 @@
 
 use serde::{Deserialize, Serialize};
 
-/// pix2pixHD's generator options.
+use crate::networks::{Norm, UNetConfig, VggLayer};
+
+/// Which network makes the body frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GeneratorKind {
+    /// The paper's: pix2pixHD's global generator (and local enhancer).
+    #[default]
+    Pix2PixHD,
+    /// A U-Net with skips (`networks::UNet`): places the body within minutes of CPU.
+    UNet,
+}
+
+/// The body generator's options, named as pix2pixHD names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GeneratorConfig {
+    /// The network; absent in files older than the U-Net: pix2pixHD.
+    #[serde(default)]
+    pub kind: GeneratorKind,
     /// Channels in: the stick figure's 3, plus 3 for the previous frame with temporal
     /// smoothing.
     pub input_nc: i64,
@@ -20,12 +36,25 @@ pub struct GeneratorConfig {
     pub n_local_enhancers: i64,
     /// Residual blocks in each local enhancer (`n_blocks_local`).
     pub n_blocks_local: i64,
+    /// U-Net only: no level has more channels than this.
+    #[serde(default = "default_max_channels")]
+    pub max_channels: i64,
+    /// U-Net only: the normalization after each convolution.
+    #[serde(default)]
+    pub norm: Norm,
+}
+
+/// The U-Net's channel cap when a file does not say: pix2pix's `UnetGenerator` caps at
+/// 8 ngf = 512.
+fn default_max_channels() -> i64 {
+    512
 }
 
 impl Default for GeneratorConfig {
     /// pix2pixHD's defaults: ngf 64, 4 downsamplings, 9 blocks, global stage.
     fn default() -> Self {
         Self {
+            kind: GeneratorKind::Pix2PixHD,
             input_nc: 3,
             output_nc: 3,
             ngf: 64,
@@ -33,6 +62,8 @@ impl Default for GeneratorConfig {
             n_blocks: 9,
             n_local_enhancers: 0,
             n_blocks_local: 3,
+            max_channels: default_max_channels(),
+            norm: Norm::Instance,
         }
     }
 }
@@ -48,7 +79,7 @@ impl GeneratorConfig {
         }
     }
 
-    /// For CPUs (DESIGN.md section 5): ngf 32, 3 downsamplings, 6 blocks.
+    /// For CPUs (docs/architecture.md section 5): ngf 32, 3 downsamplings, 6 blocks.
     pub fn small() -> Self {
         Self {
             ngf: 32,
@@ -61,6 +92,20 @@ impl GeneratorConfig {
     /// The paper's: pix2pixHD's defaults.
     pub fn paper() -> Self {
         Self::default()
+    }
+
+    /// The U-Net options these settings give (`n_blocks` at the bottom, no alpha).
+    pub fn unet(&self) -> UNetConfig {
+        UNetConfig {
+            input_nc: self.input_nc,
+            output_nc: self.output_nc,
+            ngf: self.ngf,
+            n_downsampling: self.n_downsampling,
+            max_channels: self.max_channels,
+            n_blocks: self.n_blocks,
+            norm: self.norm,
+            alpha: false,
+        }
     }
 }
 
@@ -113,7 +158,7 @@ impl Default for FaceConfig {
     }
 }
 
-/// A training stage (DESIGN.md section 5): the global generator at the coarse size, then
+/// A training stage (docs/architecture.md section 5): the global generator at the coarse size, then
 /// the local enhancer at full size, then the face GAN on the body model's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -155,6 +200,58 @@ impl std::str::FromStr for Stage {
 pub struct StageConfig {
     pub stage: Stage,
     pub steps: u64,
+    /// The step from which the discriminator trains and the generator gets its
+    /// adversarial and feature-matching losses; before it, reconstruction alone (L1 and
+    /// VGG) places the body. 0, the default, is pix2pixHD's: adversarial from the start.
+    #[serde(default)]
+    pub adversarial_from: u64,
+}
+
+impl StageConfig {
+    /// `steps` of `stage`, adversarial from the start.
+    pub fn new(stage: Stage, steps: u64) -> Self {
+        Self {
+            stage,
+            steps,
+            adversarial_from: 0,
+        }
+    }
+
+    /// Whether step `step` (from 0) trains the discriminator and the adversarial terms.
+    pub fn adversarial_at(&self, step: u64) -> bool {
+        step >= self.adversarial_from
+    }
+}
+
+/// One layer of the VGG perceptual loss and its weight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VggTerm {
+    pub layer: VggLayer,
+    pub weight: f64,
+}
+
+/// pix2pixHD's VGG loss: relu1_1 .. relu5_1 weighted 1/32 .. 1 (`losses::VGG_WEIGHTS`),
+/// what files older than the choice of layers used.
+pub fn pix2pixhd_vgg_terms() -> Vec<VggTerm> {
+    [
+        VggLayer::Relu1_1,
+        VggLayer::Relu2_1,
+        VggLayer::Relu3_1,
+        VggLayer::Relu4_1,
+        VggLayer::Relu5_1,
+    ]
+    .into_iter()
+    .zip(crate::losses::VGG_WEIGHTS)
+    .map(|(layer, weight)| VggTerm { layer, weight })
+    .collect()
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn unit_weight() -> f64 {
+    1.0
 }
 
 /// How training runs: pix2pixHD's Adam settings and schedule, and how often to report.
@@ -166,6 +263,20 @@ pub struct TrainingConfig {
     pub beta2: f64,
     /// Weight of the VGG loss relative to pix2pixHD's (1 = pix2pixHD; 0 turns it off).
     pub vgg_weight: f64,
+    /// The VGG layers compared and their weights (before `vgg_weight` and pix2pixHD's
+    /// factor 10); absent in older files: pix2pixHD's five.
+    #[serde(default = "pix2pixhd_vgg_terms")]
+    pub vgg_layers: Vec<VggTerm>,
+    /// Weight of the L1 distance between generated and real frames (0: pix2pixHD, none).
+    #[serde(default)]
+    pub l1_weight: f64,
+    /// How much more a pixel near the stick figure counts in the L1 loss than one of the
+    /// background (1: all alike).
+    #[serde(default = "unit_weight")]
+    pub l1_body_weight: f64,
+    /// Examples per step (1: pix2pixHD's).
+    #[serde(default = "one")]
+    pub batch_size: u64,
     pub stages: Vec<StageConfig>,
     pub sample_every: u64,
     pub checkpoint_every: u64,
@@ -191,12 +302,16 @@ pub struct ModelConfig {
     pub training: TrainingConfig,
 }
 
-/// Named sizes: `tiny` for tests, `small` for CPUs, `paper` for GPUs.
+/// Named sizes: `tiny` for tests, `small` for CPUs, `paper` for GPUs (pix2pixHD's
+/// generator and schedule), and `quick`: a U-Net that learns a recognisable person in
+/// minutes of CPU (docs/architecture.md section 5b), `quick-tiny` its test-sized version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Preset {
     Tiny,
     Small,
     Paper,
+    Quick,
+    QuickTiny,
 }
 
 impl std::str::FromStr for Preset {
@@ -206,7 +321,11 @@ impl std::str::FromStr for Preset {
             "tiny" => Ok(Preset::Tiny),
             "small" => Ok(Preset::Small),
             "paper" => Ok(Preset::Paper),
-            _ => Err(format!("unknown preset {s:?} (tiny, small or paper)")),
+            "quick" => Ok(Preset::Quick),
+            "quick-tiny" => Ok(Preset::QuickTiny),
+            _ => Err(format!(
+                "unknown preset {s:?} (tiny, small, paper, quick or quick-tiny)"
+            )),
         }
     }
 }
@@ -217,14 +336,37 @@ impl Preset {
             Preset::Tiny => "tiny",
             Preset::Small => "small",
             Preset::Paper => "paper",
+            Preset::Quick => "quick",
+            Preset::QuickTiny => "quick-tiny",
         }
     }
 
     /// The preset's model for images of `width` x `height`.
     pub fn config(self, width: u32, height: u32) -> ModelConfig {
-        let stage = |stage, steps| StageConfig { stage, steps };
+        let size = match self {
+            Preset::Quick => return crate::quick::config(width, height, false),
+            Preset::QuickTiny => return crate::quick::config(width, height, true),
+            Preset::Tiny => Pix2PixHDSize::Tiny,
+            Preset::Small => Pix2PixHDSize::Small,
+            Preset::Paper => Pix2PixHDSize::Paper,
+        };
+        size.config(self.name(), width, height)
+    }
+}
+
+/// The pix2pixHD presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pix2PixHDSize {
+    Tiny,
+    Small,
+    Paper,
+}
+
+impl Pix2PixHDSize {
+    fn config(self, name: &str, width: u32, height: u32) -> ModelConfig {
+        let stage = StageConfig::new;
         let (generator, discriminator, stages) = match self {
-            Preset::Tiny => (
+            Pix2PixHDSize::Tiny => (
                 GeneratorConfig::tiny(),
                 DiscriminatorConfig {
                     ndf: 8,
@@ -234,7 +376,7 @@ impl Preset {
                 },
                 vec![stage(Stage::Global, 300), stage(Stage::Face, 100)],
             ),
-            Preset::Small => (
+            Pix2PixHDSize::Small => (
                 GeneratorConfig {
                     n_local_enhancers: 1,
                     ..GeneratorConfig::small()
@@ -249,7 +391,7 @@ impl Preset {
                     stage(Stage::Face, 1000),
                 ],
             ),
-            Preset::Paper => (
+            Pix2PixHDSize::Paper => (
                 GeneratorConfig {
                     n_local_enhancers: 1,
                     ..GeneratorConfig::paper()
@@ -263,13 +405,13 @@ impl Preset {
             ),
         };
         ModelConfig {
-            preset: self.name().into(),
+            preset: name.into(),
             temporal: false,
             width,
             height,
             generator,
             discriminator,
-            face: if self == Preset::Tiny {
+            face: if self == Pix2PixHDSize::Tiny {
                 FaceConfig {
                     ngf: 8,
                     n_blocks: 1,
@@ -285,9 +427,13 @@ impl Preset {
                 beta1: 0.5,
                 beta2: 0.999,
                 vgg_weight: 1.0,
+                vgg_layers: pix2pixhd_vgg_terms(),
+                l1_weight: 0.0,
+                l1_body_weight: 1.0,
+                batch_size: 1,
                 stages,
-                sample_every: if self == Preset::Tiny { 100 } else { 200 },
-                checkpoint_every: if self == Preset::Tiny { 100 } else { 500 },
+                sample_every: if self == Pix2PixHDSize::Tiny { 100 } else { 200 },
+                checkpoint_every: if self == Pix2PixHDSize::Tiny { 100 } else { 500 },
             },
         }
         .with_temporal(true)
@@ -331,10 +477,9 @@ impl ModelConfig {
     pub fn stage_size(&self, stage: Stage) -> (u32, u32) {
         // Clamped so that an unchecked config cannot shift past the width.
         let shift = match stage {
-            Stage::Global if self.has_stage(Stage::Local) => self
-                .generator
-                .n_local_enhancers
-                .clamp(0, MAX_LOCAL_ENHANCERS),
+            Stage::Global if self.has_stage(Stage::Local) => {
+                self.generator.n_local_enhancers.clamp(0, MAX_LOCAL_ENHANCERS)
+            }
             _ => 0,
         };
         (self.width >> shift, self.height >> shift)
@@ -345,15 +490,16 @@ impl ModelConfig {
     }
 
     /// The generator options of a stage: the global stage before a local one has the
-    /// local enhancer's inner width (ngf doubled per enhancer) and no enhancer itself.
+    /// local enhancer's inner width (ngf doubled per enhancer) and no enhancer itself. A
+    /// U-Net is the same network in both stages, the global one at the coarse size.
     pub fn stage_generator(&self, stage: Stage) -> GeneratorConfig {
         match stage {
+            Stage::Global | Stage::Local if self.generator.kind == GeneratorKind::UNet => {
+                self.generator
+            }
             Stage::Global if self.has_stage(Stage::Local) => GeneratorConfig {
                 ngf: self.generator.ngf
-                    << self
-                        .generator
-                        .n_local_enhancers
-                        .clamp(0, MAX_LOCAL_ENHANCERS),
+                    << self.generator.n_local_enhancers.clamp(0, MAX_LOCAL_ENHANCERS),
                 n_local_enhancers: 0,
                 ..self.generator
             },
@@ -367,6 +513,7 @@ impl ModelConfig {
             },
             // The face crop of the stick figure and of the generated frame in, a residual out.
             Stage::Face => GeneratorConfig {
+                kind: GeneratorKind::Pix2PixHD,
                 input_nc: FIGURE_CHANNELS + IMAGE_CHANNELS,
                 output_nc: IMAGE_CHANNELS,
                 ngf: self.face.ngf,
@@ -374,6 +521,7 @@ impl ModelConfig {
                 n_blocks: self.face.n_blocks,
                 n_local_enhancers: 0,
                 n_blocks_local: 0,
+                ..self.generator
             },
         }
     }
@@ -420,7 +568,8 @@ impl ModelConfig {
         let t = &self.training;
         in_range("width", self.width, 1..=MAX_IMAGE_SIDE)?;
         in_range("height", self.height, 1..=MAX_IMAGE_SIDE)?;
-        if g.input_nc != self.generator_input_nc() || d.input_nc != self.discriminator_input_nc() {
+        if g.input_nc != self.generator_input_nc() || d.input_nc != self.discriminator_input_nc()
+        {
             return Err(ConfigError::Channels {
                 temporal: self.temporal,
                 generator: self.generator_input_nc(),
@@ -429,17 +578,9 @@ impl ModelConfig {
                 file_discriminator: d.input_nc,
             });
         }
-        in_range(
-            "generator.output_nc",
-            g.output_nc,
-            IMAGE_CHANNELS..=IMAGE_CHANNELS,
-        )?;
+        in_range("generator.output_nc", g.output_nc, IMAGE_CHANNELS..=IMAGE_CHANNELS)?;
         in_range("generator.ngf", g.ngf, 1..=MAX_FILTERS)?;
-        in_range(
-            "generator.n_downsampling",
-            g.n_downsampling,
-            0..=MAX_DOWNSAMPLING,
-        )?;
+        in_range("generator.n_downsampling", g.n_downsampling, 0..=MAX_DOWNSAMPLING)?;
         in_range("generator.n_blocks", g.n_blocks, 0..=MAX_BLOCKS)?;
         in_range(
             "generator.n_local_enhancers",
@@ -448,18 +589,10 @@ impl ModelConfig {
         )?;
         in_range("generator.n_blocks_local", g.n_blocks_local, 0..=MAX_BLOCKS)?;
         in_range("discriminator.ndf", d.ndf, 1..=MAX_FILTERS)?;
-        in_range(
-            "discriminator.n_layers",
-            d.n_layers,
-            1..=MAX_PATCHGAN_LAYERS,
-        )?;
+        in_range("discriminator.n_layers", d.n_layers, 1..=MAX_PATCHGAN_LAYERS)?;
         in_range("discriminator.num_D", d.num_d, 1..=MAX_DISCRIMINATORS)?;
         in_range("face.ngf", f.ngf, 1..=MAX_FILTERS)?;
-        in_range(
-            "face.n_downsampling",
-            f.n_downsampling,
-            0..=MAX_DOWNSAMPLING,
-        )?;
+        in_range("face.n_downsampling", f.n_downsampling, 0..=MAX_DOWNSAMPLING)?;
         in_range("face.n_blocks", f.n_blocks, 0..=MAX_BLOCKS)?;
         in_range("face.ndf", f.ndf, 1..=MAX_FILTERS)?;
         in_range("face.n_layers", f.n_layers, 1..=MAX_PATCHGAN_LAYERS)?;
@@ -526,6 +659,7 @@ impl ModelConfig {
                 "a finite number >= 0 (0 turns the VGG loss off)",
             ));
         }
+        self.validate_reconstruction()?;
 
         for s in &t.stages {
             let weights = generator_weights(&self.stage_generator(s.stage));
@@ -540,6 +674,34 @@ impl ModelConfig {
     }
 }
 
+impl ModelConfig {
+    /// The U-Net's and the reconstruction losses' settings (docs/architecture.md section 5b).
+    fn validate_reconstruction(&self) -> Result<(), ConfigError> {
+        let (g, t) = (&self.generator, &self.training);
+        in_range("generator.max_channels", g.max_channels, 1..=MAX_FILTERS)?;
+        in_range("training.batch_size", t.batch_size, 1..=MAX_BATCH_SIZE)?;
+        let weights = [
+            ("training.l1_weight", t.l1_weight),
+            ("training.l1_body_weight", t.l1_body_weight),
+        ]
+        .into_iter()
+        .chain(
+            t.vgg_layers
+                .iter()
+                .map(|v| ("training.vgg_layers.weight", v.weight)),
+        );
+        for (field, weight) in weights {
+            if !(weight.is_finite() && weight >= 0.0) {
+                return Err(out_of_range(field, weight, "a finite number >= 0"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most examples in one training step: far past what fits a CPU's or a GPU's memory
+/// at the sizes the presets use.
+pub const MAX_BATCH_SIZE: u64 = 1024;
 /// The largest image side a model may have: 4K video's width.
 pub const MAX_IMAGE_SIDE: u32 = 4096;
 /// The most filters in a network's first layer (pix2pixHD uses 64, with 32 for the local
@@ -607,7 +769,11 @@ pub enum ConfigError {
 }
 
 /// `field` = `value` must lie in `range`.
-fn in_range<T>(field: &str, value: T, range: std::ops::RangeInclusive<T>) -> Result<(), ConfigError>
+fn in_range<T>(
+    field: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<(), ConfigError>
 where
     T: PartialOrd + std::fmt::Display,
 {
@@ -642,6 +808,26 @@ pub fn generator_weights(g: &GeneratorConfig) -> u64 {
             .saturating_mul(k * k)
             .saturating_add(c_out)
     };
+    if g.kind == GeneratorKind::UNet {
+        // `networks::UNet`: conv3 front; per level a stride-2 conv3 down, a transposed
+        // conv3 up and a conv3 fusing the skip; blocks at the bottom; conv3 out.
+        let u = g.unet();
+        let c = |level: i64| count(u.channels(level));
+        let mut total = conv(count(u.input_nc), c(0), 3)
+            .saturating_add(conv(c(0), count(u.output_nc), 3))
+            .saturating_add(
+                conv(c(u.n_downsampling), c(u.n_downsampling), 3)
+                    .saturating_mul(2)
+                    .saturating_mul(count(u.n_blocks)),
+            );
+        for k in 0..u.n_downsampling {
+            total = total
+                .saturating_add(conv(c(k), c(k + 1), 3))
+                .saturating_add(conv(c(k + 1), c(k), 3))
+                .saturating_add(conv(2 * c(k), c(k), 3));
+        }
+        return total;
+    }
     let block = |c: u64| conv(c, c, 3).saturating_mul(2);
     let (input, output) = (count(g.input_nc), count(g.output_nc));
     let shift = |c: u64, by: i64| c.checked_shl(count(by) as u32).unwrap_or(u64::MAX);

@@ -1,19 +1,21 @@
 //! The generator of a training stage in its own variable store: the global generator, or
-//! the local enhancer around it, or the face GAN's residual generator. Variable names
-//! agree between the first two (`global.*`), so a local stage starts from the global
-//! stage's weights.
+//! the local enhancer around it, or the face GAN's residual generator; or, for the
+//! `quick` presets, a U-Net in the body stages. Variable names agree between the global
+//! and local stages (`global.*`, or `unet.*` in both), so a local stage starts from the
+//! global stage's weights.
 
 use dancenow_nn::tch::nn::VarStore;
 use dancenow_nn::tch::{Device, TchError, Tensor};
 
 use crate::checkpoint::{Checkpoint, CheckpointError};
-use crate::config::{ModelConfig, Stage};
-use crate::networks::{GlobalGenerator, LocalEnhancer};
+use crate::config::{GeneratorKind, ModelConfig, Stage};
+use crate::networks::{GlobalGenerator, LocalEnhancer, UNet};
 
 enum Network {
     Global(GlobalGenerator),
     Local(LocalEnhancer),
     Face(GlobalGenerator),
+    UNet(UNet),
 }
 
 pub struct Generator {
@@ -29,6 +31,9 @@ impl Generator {
         let vs = VarStore::new(device);
         let options = config.stage_generator(stage);
         let network = match stage {
+            Stage::Global | Stage::Local if options.kind == GeneratorKind::UNet => {
+                Network::UNet(UNet::new(&(vs.root() / "unet"), &options.unet()))
+            }
             Stage::Global => {
                 Network::Global(GlobalGenerator::new(&(vs.root() / "global"), &options))
             }
@@ -87,6 +92,7 @@ impl Generator {
         match &self.network {
             Network::Global(g) | Network::Face(g) => g.f_forward(x),
             Network::Local(g) => g.f_forward(x),
+            Network::UNet(g) => g.f_forward(x),
         }
     }
 }

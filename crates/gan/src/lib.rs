@@ -16,9 +16,13 @@ pub mod networks;
 mod optim;
 pub mod plate;
 pub mod plot;
+mod quick;
+pub mod reconstruction;
 pub mod train;
 
-pub use config::{ConfigError, DiscriminatorConfig, GeneratorConfig, ModelConfig, Preset, Stage};
+pub use config::{
+    ConfigError, DiscriminatorConfig, GeneratorConfig, GeneratorKind, ModelConfig, Preset, Stage,
+};
 pub use dataset::{Dataset, DatasetError, DatasetWriter};
 pub use inference::{RenderError, Renderer};
 pub use model_dir::{ModelDir, Target};

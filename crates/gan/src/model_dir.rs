@@ -53,13 +53,18 @@ pub struct LossRecord {
     pub g_vgg: f64,
     pub d_real: f64,
     pub d_fake: f64,
+    /// The L1 reconstruction loss (0 where a schedule has none; absent in older files).
+    pub g_l1: f64,
 }
 
 impl LossRecord {
-    pub const HEADER: &'static str = "stage,step,g_gan,g_feat,g_vgg,d_real,d_fake";
+    pub const HEADER: &'static str = "stage,step,g_gan,g_feat,g_vgg,d_real,d_fake,g_l1";
+    /// Fields of a line written before the L1 loss column.
+    const FIELDS_WITHOUT_L1: usize = 7;
+    const FIELDS: usize = 8;
 
     pub fn g_total(&self) -> f64 {
-        self.g_gan + self.g_feat + self.g_vgg
+        self.g_gan + self.g_feat + self.g_vgg + self.g_l1
     }
 
     pub fn d_total(&self) -> f64 {
@@ -74,6 +79,7 @@ impl LossRecord {
             ("G/VGG", self.g_vgg),
             ("D/real", self.d_real),
             ("D/fake", self.d_fake),
+            ("G/L1", self.g_l1),
         ]
         .into_iter()
         .find(|(_, v)| !v.is_finite() || v.abs() > 1e6)
@@ -204,8 +210,11 @@ impl ModelDir {
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate().skip(1) {
             let fields: Vec<&str> = line.split(',').collect();
-            if fields.len() != 7 {
-                return Err(invalid(i, format!("{} fields, expected 7", fields.len())));
+            if ![LossRecord::FIELDS_WITHOUT_L1, LossRecord::FIELDS].contains(&fields.len()) {
+                return Err(invalid(
+                    i,
+                    format!("{} fields, expected {}", fields.len(), LossRecord::FIELDS),
+                ));
             }
             let stage = fields[0].parse().map_err(|e| invalid(i, e))?;
             let num = |k: usize| {
@@ -221,6 +230,11 @@ impl ModelDir {
                 g_vgg: num(4)?,
                 d_real: num(5)?,
                 d_fake: num(6)?,
+                g_l1: if fields.len() == LossRecord::FIELDS {
+                    num(7)?
+                } else {
+                    0.0
+                },
             });
         }
         Ok(out)
@@ -231,8 +245,8 @@ impl ModelDir {
         text.push('\n');
         for r in records {
             text.push_str(&format!(
-                "{},{},{},{},{},{},{}\n",
-                r.stage, r.step, r.g_gan, r.g_feat, r.g_vgg, r.d_real, r.d_fake
+                "{},{},{},{},{},{},{},{}\n",
+                r.stage, r.step, r.g_gan, r.g_feat, r.g_vgg, r.d_real, r.d_fake, r.g_l1
             ));
         }
         write_atomically(&self.losses_path(), text.as_bytes())

@@ -126,7 +126,8 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), PlotEr
     }
     let labels = font_available();
     let window = (records.len() / 50).clamp(1, 100);
-    let series: [(&str, RGBColor, Vec<f64>); 4] = [
+    let series: [(&str, RGBColor, Vec<f64>); 5] = [
+        ("G L1", MAGENTA, records.iter().map(|r| r.g_l1).collect()),
         (
             "G adversarial",
             RED,

@@ -13,7 +13,7 @@ use dancenow_nn::tch::{self, Device, Kind, Tensor};
 use image::RgbImage;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
-use crate::config::{ModelConfig, Stage};
+use crate::config::{ModelConfig, Stage, VggTerm};
 use crate::dataset::{Dataset, DatasetError, Example, FrameEntry, Split};
 use crate::generator::Generator;
 use crate::images::{grid, shrink, to_image};
@@ -22,6 +22,7 @@ use crate::model_dir::{LossRecord, ModelDir, ModelDirError};
 use crate::networks::{MultiscaleDiscriminator, Vgg16, VggError};
 use crate::optim::Adam;
 use crate::plot::PlotError;
+use crate::reconstruction;
 
 /// Frames shown in each sample grid.
 const SAMPLE_FRAMES: usize = 3;
@@ -298,7 +299,8 @@ pub fn train(
     Ok(Outcome::Finished)
 }
 
-/// pix2pixHD's networks and optimizers for one stage, and its training step.
+/// pix2pixHD's networks and optimizers for one stage, and its training step, with the
+/// reconstruction losses of docs/architecture.md section 5b where the config asks for them.
 pub struct Pix2PixHD<'a> {
     pub generator: Generator,
     d_vs: VarStore,
@@ -307,6 +309,9 @@ pub struct Pix2PixHD<'a> {
     opt_d: Adam,
     vgg: Option<&'a Vgg16>,
     vgg_weight: f64,
+    vgg_terms: Vec<VggTerm>,
+    l1_weight: f64,
+    l1_body_weight: f64,
 }
 
 impl<'a> Pix2PixHD<'a> {
@@ -325,6 +330,9 @@ impl<'a> Pix2PixHD<'a> {
             discriminator,
             vgg,
             vgg_weight: t.vgg_weight,
+            vgg_terms: t.vgg_layers.clone(),
+            l1_weight: t.l1_weight,
+            l1_body_weight: t.l1_body_weight,
         }
     }
 
@@ -335,12 +343,24 @@ impl<'a> Pix2PixHD<'a> {
     /// (x0, x1, I0, I1) against (x0, x1, y0, y1); VGG on both frames. The record's stage
     /// and step are the caller's to fill.
     pub fn step(&mut self, xs: &[Tensor], ys: &[Tensor], lr: f64) -> LossRecord {
+        self.step_with(xs, ys, lr, true)
+    }
+
+    /// [`step`](Self::step), with the discriminator and the adversarial terms only when
+    /// `adversarial` (before a schedule's `adversarial_from`: reconstruction alone).
+    pub fn step_with(
+        &mut self,
+        xs: &[Tensor],
+        ys: &[Tensor],
+        lr: f64,
+        adversarial: bool,
+    ) -> LossRecord {
         let mut fakes: Vec<Tensor> = Vec::with_capacity(xs.len());
         for x in xs {
             let fake = self.generator.frame(x, fakes.last());
             fakes.push(fake);
         }
-        self.update(&Tensor::cat(xs, 1), &fakes, ys, lr)
+        self.update(&Tensor::cat(xs, 1), &fakes, ys, lr, adversarial)
     }
 
     /// One face GAN step on face crops (the face stage's networks): the generated face
@@ -351,6 +371,7 @@ impl<'a> Pix2PixHD<'a> {
         frame_crop: &Tensor,
         real_crop: &Tensor,
         lr: f64,
+        adversarial: bool,
     ) -> LossRecord {
         let fake = crate::face::refine_crop(&self.generator, figure_crop, frame_crop);
         self.update(
@@ -358,20 +379,96 @@ impl<'a> Pix2PixHD<'a> {
             std::slice::from_ref(&fake),
             std::slice::from_ref(real_crop),
             lr,
+            adversarial,
         )
     }
 
     /// pix2pixHD's losses for `fakes` against `reals`, the discriminator seeing each
-    /// after the condition `cond`; then one Adam update of each network.
-    fn update(&mut self, cond: &Tensor, fakes: &[Tensor], reals: &[Tensor], lr: f64) -> LossRecord {
-        let grads = self.gradients(cond, fakes, reals);
+    /// after the condition `cond`; then one Adam update of each network (of the
+    /// generator alone when not `adversarial`).
+    fn update(
+        &mut self,
+        cond: &Tensor,
+        fakes: &[Tensor],
+        reals: &[Tensor],
+        lr: f64,
+        adversarial: bool,
+    ) -> LossRecord {
+        let grads = self.gradients(cond, fakes, reals, adversarial);
         self.opt_g.step(&grads.generator, lr);
-        self.opt_d.step(&grads.discriminator, lr);
+        if let Some(discriminator) = &grads.discriminator {
+            self.opt_d.step(discriminator, lr);
+        }
         grads.losses
     }
 
-    /// The losses, and each network's gradients of its own loss, before either update.
-    fn gradients(&self, cond: &Tensor, fakes: &[Tensor], reals: &[Tensor]) -> Gradients {
+    /// The reconstruction losses of `fakes` against `reals`: VGG (on the configured
+    /// layers, times `vgg_weight`) and L1 weighted near the stick figures in `cond`.
+    fn reconstruction(
+        &self,
+        cond: &Tensor,
+        fakes: &[Tensor],
+        reals: &[Tensor],
+    ) -> (Tensor, Tensor) {
+        let zero = || Tensor::zeros([], (Kind::Float, cond.device()));
+        let g_vgg = match self.vgg {
+            Some(vgg) => {
+                fakes
+                    .iter()
+                    .zip(reals)
+                    .map(|(f, y)| reconstruction::vgg_loss(vgg, f, y, &self.vgg_terms))
+                    .fold(zero(), |a, l| a + l)
+                    * self.vgg_weight
+            }
+            None => zero(),
+        };
+        if self.l1_weight == 0.0 {
+            return (g_vgg, zero());
+        }
+        // `cond` is the frames' stick figures side by side on the channels.
+        let figures = cond.chunk(fakes.len() as i64, 1);
+        let g_l1 = fakes
+            .iter()
+            .zip(reals)
+            .zip(&figures)
+            .map(|((f, y), x)| {
+                let weights = (self.l1_body_weight != 1.0)
+                    .then(|| reconstruction::l1_weights(x, self.l1_body_weight));
+                reconstruction::weighted_l1(f, y, weights.as_ref())
+            })
+            .fold(zero(), |a, l| a + l)
+            * self.l1_weight;
+        (g_vgg, g_l1)
+    }
+
+    /// The losses, and each network's gradients of its own loss, before either update;
+    /// without `adversarial`, the reconstruction losses and the generator's alone.
+    fn gradients(
+        &self,
+        cond: &Tensor,
+        fakes: &[Tensor],
+        reals: &[Tensor],
+        adversarial: bool,
+    ) -> Gradients {
+        let (g_vgg, g_l1) = self.reconstruction(cond, fakes, reals);
+        if !adversarial {
+            let loss_g = &g_vgg + &g_l1;
+            let generator = self.opt_g.gradients(&loss_g, false);
+            return Gradients {
+                losses: LossRecord {
+                    stage: self.generator.stage,
+                    step: 0,
+                    g_gan: 0.0,
+                    g_feat: 0.0,
+                    g_vgg: g_vgg.double_value(&[]),
+                    d_real: 0.0,
+                    d_fake: 0.0,
+                    g_l1: g_l1.double_value(&[]),
+                },
+                generator,
+                discriminator: None,
+            };
+        }
         let with_cond = |frames: &[Tensor]| {
             Tensor::cat(&std::iter::once(cond).chain(frames).collect::<Vec<_>>(), 1)
         };
@@ -390,19 +487,7 @@ impl<'a> Pix2PixHD<'a> {
 
         let g_gan = losses::lsgan(&on_fake, 1.0);
         let g_feat = losses::feature_matching(&on_fake, &on_real);
-        let device = cond.device();
-        let g_vgg = match self.vgg {
-            Some(vgg) => {
-                fakes
-                    .iter()
-                    .zip(reals)
-                    .map(|(f, y)| losses::vgg(vgg, f, y))
-                    .fold(Tensor::zeros([], (Kind::Float, device)), |a, l| a + l)
-                    * self.vgg_weight
-            }
-            None => Tensor::zeros([], (Kind::Float, device)),
-        };
-        let loss_g = &g_gan + &g_feat + &g_vgg;
+        let loss_g = &g_gan + &g_feat + &g_vgg + &g_l1;
 
         // The discriminator's first, keeping the graph: the generator's backward then
         // frees it all, the large generator activations with it.
@@ -417,18 +502,20 @@ impl<'a> Pix2PixHD<'a> {
                 g_vgg: g_vgg.double_value(&[]),
                 d_real: d_real.double_value(&[]),
                 d_fake: d_fake.double_value(&[]),
+                g_l1: g_l1.double_value(&[]),
             },
             generator,
-            discriminator,
+            discriminator: Some(discriminator),
         }
     }
 }
 
-/// One step's losses and gradients, in the order of each optimizer's variables.
+/// One step's losses and gradients, in the order of each optimizer's variables; no
+/// discriminator gradients in a reconstruction-only step.
 struct Gradients {
     losses: LossRecord,
     generator: Vec<Tensor>,
-    discriminator: Vec<Tensor>,
+    discriminator: Option<Vec<Tensor>>,
 }
 
 /// Runs `init` with libtorch's random generator seeded with `seed`, holding a lock: the
@@ -599,11 +686,19 @@ impl<'a> StageTrainer<'a> {
         Ok(())
     }
 
-    /// The training frame for `step`: a fresh shuffle of the frames each epoch, drawn
-    /// from the seed and the epoch alone.
-    fn entry(&self, step: u64) -> &'a FrameEntry {
+    /// The training frames for `step`: the next `batch_size` of a fresh shuffle of the
+    /// frames each epoch, drawn from the seed and the epoch alone.
+    fn entries(&self, step: u64) -> Vec<&'a FrameEntry> {
+        let batch = self.config.training.batch_size.max(1);
+        (0..batch)
+            .map(|k| self.entry(step.saturating_mul(batch).saturating_add(k)))
+            .collect()
+    }
+
+    /// The training frame at `position` in the sequence of shuffled epochs.
+    fn entry(&self, position: u64) -> &'a FrameEntry {
         let n = self.train.len() as u64;
-        let (epoch, at) = (step / n, step % n);
+        let (epoch, at) = (position / n, position % n);
         let mut order: Vec<usize> = (0..self.train.len()).collect();
         let mut rng = SplitMix64(
             self.config.training.seed
@@ -637,6 +732,27 @@ impl<'a> StageTrainer<'a> {
         }
     }
 
+    /// The consecutive examples ending at each of `entries`, as batches: stick figures
+    /// and real frames of the first frame of each, then of the second (with temporal
+    /// smoothing).
+    fn batch(&self, entries: &[&FrameEntry]) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
+        let mut xs: Vec<Vec<Tensor>> = Vec::new();
+        let mut ys: Vec<Vec<Tensor>> = Vec::new();
+        for entry in entries {
+            let (x, y) = self.examples(entry)?;
+            xs.resize_with(x.len(), Vec::new);
+            ys.resize_with(y.len(), Vec::new);
+            for (t, (x, y)) in x.into_iter().zip(y).enumerate() {
+                xs[t].push(x);
+                ys[t].push(y);
+            }
+        }
+        let cat = |frames: Vec<Vec<Tensor>>| -> Vec<Tensor> {
+            frames.iter().map(|f| Tensor::cat(f, 0)).collect()
+        };
+        Ok((cat(xs), cat(ys)))
+    }
+
     /// The consecutive examples ending at `entry`: one, or two with temporal smoothing.
     fn examples(&self, entry: &FrameEntry) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
         let mut frames = vec![entry];
@@ -661,29 +777,43 @@ impl<'a> StageTrainer<'a> {
     }
 
     fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
-        let entry = self.entry(step);
-        let (xs, ys) = self.examples(entry)?;
+        let entries = self.entries(step);
+        let (xs, ys) = self.batch(&entries)?;
         let lr = self.learning_rate(step, steps);
-        let mut record = match self.face_crops(entry, &xs, &ys) {
-            Some([figure, frame, real]) => self.nets.step_face(&figure, &frame, &real, lr),
-            None => self.nets.step(&xs, &ys, lr),
+        let adversarial = self.config.training.stages[self.stage_index].adversarial_at(step);
+        let mut record = match self.face_crops(&entries, &xs, &ys) {
+            Some([figure, frame, real]) => {
+                self.nets.step_face(&figure, &frame, &real, lr, adversarial)
+            }
+            None => self.nets.step_with(&xs, &ys, lr, adversarial),
         };
         record.step = step + 1;
         Ok(record)
     }
 
-    /// In the face stage: the face crops of the stick figure, of the frozen body model's
-    /// frame (following its previous frame when temporal) and of the real frame.
-    fn face_crops(&self, entry: &FrameEntry, xs: &[Tensor], ys: &[Tensor]) -> Option<[Tensor; 3]> {
-        let (body, face) = (self.body.as_ref()?, entry.face?);
+    /// In the face stage: the face crops of the stick figures, of the frozen body
+    /// model's frames (following their previous frames when temporal) and of the real
+    /// frames, a batch of each.
+    fn face_crops(
+        &self,
+        entries: &[&FrameEntry],
+        xs: &[Tensor],
+        ys: &[Tensor],
+    ) -> Option<[Tensor; 3]> {
+        let body = self.body.as_ref()?;
+        let faces: Vec<_> = entries.iter().map(|e| e.face).collect::<Option<_>>()?;
         let side = self.config.face_side();
         let frame = tch::no_grad(|| body_frame(body, xs));
         let last = xs.len() - 1;
-        Some([
-            crate::face::crop(&xs[last], face, side),
-            crate::face::crop(&frame, face, side),
-            crate::face::crop(&ys[last], face, side),
-        ])
+        let crops = |images: &Tensor| {
+            let each: Vec<Tensor> = faces
+                .iter()
+                .enumerate()
+                .map(|(k, face)| crate::face::crop(&images.narrow(0, k as i64, 1), *face, side))
+                .collect();
+            Tensor::cat(&each, 0)
+        };
+        Some([crops(&xs[last]), crops(&frame), crops(&ys[last])])
     }
 
     /// A grid of fixed frames (held-out ones when there are any): one row each of
@@ -698,7 +828,7 @@ impl<'a> StageTrainer<'a> {
         let mut rows: Vec<Vec<RgbImage>> = Vec::with_capacity(picks.len());
         for entry in picks {
             let (xs, ys) = self.examples(entry)?;
-            let cells = match self.face_crops(entry, &xs, &ys) {
+            let cells = match self.face_crops(&[entry], &xs, &ys) {
                 Some([figure, frame, real]) => {
                     let refined = tch::no_grad(|| {
                         crate::face::refine_crop(&self.nets.generator, &figure, &frame)
@@ -801,7 +931,12 @@ mod tests {
             (image(), image())
         });
         let fake = nets.generator.frame(&x, None);
-        let ours = nets.gradients(&x, std::slice::from_ref(&fake), std::slice::from_ref(&y));
+        let ours = nets.gradients(
+            &x,
+            std::slice::from_ref(&fake),
+            std::slice::from_ref(&y),
+            true,
+        );
 
         // The step above freed its graph: the reference runs the generator again.
         let fake = nets.generator.frame(&x, None);
@@ -827,7 +962,8 @@ mod tests {
         let ref_g = reference(&nets.opt_g, &loss_g);
         let ref_d = reference(&nets.opt_d, &loss_d);
 
-        for (ours, reference) in [(&ours.generator, &ref_g), (&ours.discriminator, &ref_d)] {
+        let ours_d = ours.discriminator.expect("an adversarial step");
+        for (ours, reference) in [(&ours.generator, &ref_g), (&ours_d, &ref_d)] {
             assert_eq!(ours.len(), reference.len());
             for (a, b) in ours.iter().zip(reference) {
                 let scale = b.abs().max().double_value(&[]).max(1e-12);

@@ -141,7 +141,7 @@ fn every_stage_resumes_exactly() {
     let mut config = Preset::Tiny.config(SIZE, SIZE);
     config.generator.n_local_enhancers = 1;
     config.training.stages = [Stage::Global, Stage::Local, Stage::Face]
-        .map(|stage| dancenow_gan::config::StageConfig { stage, steps: 4 })
+        .map(|stage| dancenow_gan::config::StageConfig::new(stage, 4))
         .to_vec();
     config.training.checkpoint_every = 100;
     config.validate().unwrap();

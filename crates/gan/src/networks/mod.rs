@@ -6,6 +6,7 @@ mod local_enhancer;
 mod multiscale_discriminator;
 mod nlayer_discriminator;
 mod resnet_block;
+mod unet;
 mod vgg;
 
 pub use global_generator::GlobalGenerator;
@@ -13,4 +14,5 @@ pub use local_enhancer::LocalEnhancer;
 pub use multiscale_discriminator::MultiscaleDiscriminator;
 pub use nlayer_discriminator::NLayerDiscriminator;
 pub use resnet_block::ResnetBlock;
-pub use vgg::{Vgg16, VggError};
+pub use unet::{Norm, UNet, UNetConfig, UNetOutput};
+pub use vgg::{Vgg16, VggError, VggLayer};

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use dancenow_nn::tch::nn::{self, Module};
 use dancenow_nn::tch::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// VGG16's convolutions up to conv5_1: (input, output) channels.
 const CONVS: [(i64, i64); 11] = [
@@ -22,12 +23,43 @@ const CONVS: [(i64, i64); 11] = [
     (512, 512),
 ];
 /// The convolutions whose ReLU ends a slice: relu1_1, relu2_1, relu3_1, relu4_1, relu5_1.
-const SLICE_ENDS: [usize; 5] = [0, 2, 4, 7, 10];
+const SLICE_ENDS: [VggLayer; 5] = [
+    VggLayer::Relu1_1,
+    VggLayer::Relu2_1,
+    VggLayer::Relu3_1,
+    VggLayer::Relu4_1,
+    VggLayer::Relu5_1,
+];
 /// Max-pooling follows these convolutions (the last of each VGG block before conv5_1).
 const POOL_AFTER: [usize; 4] = [1, 3, 6, 9];
 /// ImageNet statistics the torchvision-trained weights expect.
 const MEAN: [f64; 3] = [0.485, 0.456, 0.406];
 const STD: [f64; 3] = [0.229, 0.224, 0.225];
+
+/// A ReLU output of VGG16 up to relu5_1, named as in the VGG paper's tables: block, then
+/// convolution within the block. The perceptual loss compares a chosen few.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VggLayer {
+    Relu1_1,
+    Relu1_2,
+    Relu2_1,
+    Relu2_2,
+    Relu3_1,
+    Relu3_2,
+    Relu3_3,
+    Relu4_1,
+    Relu4_2,
+    Relu4_3,
+    Relu5_1,
+}
+
+impl VggLayer {
+    /// The index in [`CONVS`] of the convolution this ReLU follows.
+    fn conv_index(self) -> usize {
+        self as usize
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum VggError {
@@ -97,14 +129,23 @@ impl Vgg16 {
 
     /// The five slices' activations for images in [-1, 1] (the generator's range).
     pub fn slices(&self, images: &Tensor) -> Vec<Tensor> {
+        self.features(images, &SLICE_ENDS)
+    }
+
+    /// The activations of `layers` (in increasing order) for images in [-1, 1]; the
+    /// network runs only as far as the last of them, so early layers cost less.
+    pub fn features(&self, images: &Tensor, layers: &[VggLayer]) -> Vec<Tensor> {
+        let Some(last) = layers.iter().map(|l| l.conv_index()).max() else {
+            return Vec::new();
+        };
         let mut h = ((images + 1.0) / 2.0 - &self.mean) / &self.std;
-        let mut out = Vec::with_capacity(SLICE_ENDS.len());
-        for (i, conv) in self.convs.iter().enumerate() {
+        let mut out = Vec::with_capacity(layers.len());
+        for (i, conv) in self.convs.iter().enumerate().take(last + 1) {
             h = conv.forward(&h).relu_();
-            if SLICE_ENDS.contains(&i) {
+            if layers.iter().any(|l| l.conv_index() == i) {
                 out.push(h.shallow_clone());
             }
-            if POOL_AFTER.contains(&i) {
+            if POOL_AFTER.contains(&i) && i < last {
                 h = h.max_pool2d([2, 2], [2, 2], [0, 0], [1, 1], false);
             }
         }

@@ -1,0 +1,99 @@
+//! The `quick` preset (docs/architecture.md section 5b): a U-Net that learns a recognisable person
+//! in minutes of CPU. Reconstruction first (L1 weighted on the body, VGG on early
+//! layers) in batches, then the adversarial and feature-matching terms for detail once
+//! the body is placed, then the face GAN as the paper trains it.
+
+use crate::config::{
+    DiscriminatorConfig, FaceConfig, GeneratorConfig, GeneratorKind, ModelConfig, Stage,
+    StageConfig, TrainingConfig, VggTerm,
+};
+use crate::networks::{Norm, VggLayer};
+
+/// The body stage's steps, and the step its adversarial terms start at.
+const BODY_STEPS: u64 = 200;
+const ADVERSARIAL_FROM: u64 = 150;
+const FACE_STEPS: u64 = 100;
+
+/// Adam's rate: reconstruction losses take 1e-3 (the U-Net experiment of docs/architecture.md section 5b),
+/// five times pix2pixHD's 2e-4.
+const LEARNING_RATE: f64 = 1e-3;
+
+/// Examples per step.
+const BATCH_SIZE: u64 = 4;
+
+/// L1 weight: pix2pixHD's lambda (10), as its VGG and feature-matching terms.
+const L1_WEIGHT: f64 = 10.0;
+/// Pixels near the stick figure count this much more than the background in L1.
+const L1_BODY_WEIGHT: f64 = 4.0;
+
+/// The VGG layers compared, early ones only (relu1_2 .. relu3_3, as in the experiment),
+/// weighted as pix2pixHD weights its finer layers.
+const VGG_TERMS: [(VggLayer, f64); 3] = [
+    (VggLayer::Relu1_2, 1.0 / 16.0),
+    (VggLayer::Relu2_2, 1.0 / 8.0),
+    (VggLayer::Relu3_3, 1.0 / 4.0),
+];
+
+/// The preset's model for `width` x `height` images; `tiny` for tests.
+pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
+    let generator = GeneratorConfig {
+        kind: GeneratorKind::UNet,
+        ngf: if tiny { 8 } else { 32 },
+        n_downsampling: if tiny { 3 } else { 5 },
+        n_blocks: 0,
+        n_local_enhancers: 0,
+        max_channels: if tiny { 32 } else { 256 },
+        norm: Norm::Instance,
+        ..GeneratorConfig::default()
+    };
+    let discriminator = DiscriminatorConfig {
+        ndf: if tiny { 8 } else { 32 },
+        n_layers: if tiny { 2 } else { 3 },
+        num_d: 1,
+        ..DiscriminatorConfig::default()
+    };
+    let face = if tiny {
+        FaceConfig {
+            ngf: 8,
+            n_blocks: 1,
+            ndf: 8,
+            ..FaceConfig::default()
+        }
+    } else {
+        FaceConfig::default()
+    };
+    let stages = vec![
+        StageConfig {
+            adversarial_from: ADVERSARIAL_FROM,
+            ..StageConfig::new(Stage::Global, BODY_STEPS)
+        },
+        StageConfig::new(Stage::Face, FACE_STEPS),
+    ];
+    ModelConfig {
+        preset: if tiny { "quick-tiny" } else { "quick" }.into(),
+        temporal: false,
+        width,
+        height,
+        generator,
+        discriminator,
+        face,
+        training: TrainingConfig {
+            seed: 0,
+            lr: LEARNING_RATE,
+            beta1: 0.5,
+            beta2: 0.999,
+            vgg_weight: 1.0,
+            vgg_layers: VGG_TERMS
+                .iter()
+                .map(|&(layer, weight)| VggTerm { layer, weight })
+                .collect(),
+            l1_weight: L1_WEIGHT,
+            l1_body_weight: L1_BODY_WEIGHT,
+            batch_size: BATCH_SIZE,
+            stages,
+            sample_every: if tiny { 100 } else { 25 },
+            checkpoint_every: if tiny { 100 } else { 25 },
+        },
+    }
+    .with_temporal(true)
+}
