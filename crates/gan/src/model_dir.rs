@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use dancenow_pose::normalize::VideoStats;
+use dancenow_pose::CropWindow;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, ModelConfig, Stage};
@@ -41,6 +42,13 @@ pub struct Target {
     pub fps: f64,
     /// In the model's pixels.
     pub stats: VideoStats,
+    /// Where the model's frames lie in the target video (the dataset's crop), and that
+    /// video's size: `transfer` pastes the generated person there, over the plate.
+    /// Absent in models made before dancenow kept them.
+    #[serde(default)]
+    pub crop: Option<CropWindow>,
+    #[serde(default)]
+    pub video_size: Option<(u32, u32)>,
 }
 
 /// One training step's losses, as `losses.csv` holds them.
@@ -113,6 +121,11 @@ impl ModelDir {
 
     pub fn config_path(&self) -> PathBuf {
         self.root.join("config.toml")
+    }
+
+    /// The target video's background at full size, copied from the dataset.
+    pub fn plate_path(&self) -> PathBuf {
+        self.root.join(crate::dataset::PLATE_FILE)
     }
 
     pub fn target_path(&self) -> PathBuf {

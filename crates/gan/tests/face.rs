@@ -19,6 +19,8 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
         dataset: "synthetic".into(),
         fps: 30.0,
         stats: dataset.info.stats.clone(),
+        crop: None,
+        video_size: None,
     };
     model.initialize(config, &target).unwrap();
     model
