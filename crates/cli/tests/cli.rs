@@ -419,16 +419,7 @@ fn prepare_deletes_only_what_dancenow_made() {
     std::fs::create_dir_all(theirs.join("images")).unwrap();
     std::fs::write(theirs.join("images/holiday.jpg"), b"a photo").unwrap();
     let prepare = |out: &std::path::Path| {
-        common::dancenow(&[
-            "prepare",
-            s(&video),
-            "--poses",
-            s(&poses),
-            "--size",
-            "64x64",
-            "-o",
-            s(out),
-        ])
+        common::dancenow(&common::prepare_64(&video, out, &["--poses", s(&poses)]))
     };
     let out = prepare(&theirs);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -527,16 +518,7 @@ fn quick_dataset(dir: &TempDir) -> PathBuf {
     let video = dir.path("walk.mp4");
     grey_video(&video, 8);
     let data = dir.path("walk.data");
-    succeed(&[
-        "prepare",
-        s(&video),
-        "--poses",
-        s(&poses),
-        "--size",
-        "64x64",
-        "-o",
-        s(&data),
-    ]);
+    succeed(&common::prepare_64(&video, &data, &["--poses", s(&poses)]));
     data
 }
 
@@ -547,22 +529,8 @@ fn a_failed_first_training_leaves_nothing_in_the_way() {
     let dir = TempDir::new();
     let data = quick_dataset(&dir);
     let model = dir.path("m");
-    let train = |extra: &[&str]| {
-        let mut args = vec![
-            "train",
-            s(&data),
-            "-o",
-            s(&model),
-            "--preset",
-            "tiny",
-            "--steps",
-            "2",
-            "--device",
-            "cpu",
-        ];
-        args.extend(extra);
-        common::dancenow(&args)
-    };
+    let train =
+        |extra: &[&str]| common::dancenow(&common::tiny_training(&data, &model, "2", extra));
     let out = train(&["--stage", "local"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

@@ -31,16 +31,7 @@ fn prepare_train_and_transfer_a_real_clip() {
     let (clip, data, model) = (p("clip.mp4"), p("me.data"), p("me.model"));
     short_clip(&clip, 16);
 
-    let out = succeed(&[
-        "prepare",
-        s(&clip),
-        "-o",
-        s(&data),
-        "--size",
-        "64x64",
-        "--device",
-        "cpu",
-    ]);
+    let out = succeed(&common::prepare_64(&clip, &data, &[]));
     assert!(out.contains("crop:"), "{out}");
     let dataset = dancenow_gan::Dataset::open(&data).unwrap();
     use dancenow_gan::dataset::Split;
@@ -54,18 +45,7 @@ fn prepare_train_and_transfer_a_real_clip() {
     assert_eq!((dataset.info.width, dataset.info.height), (64, 64));
     assert!(dataset.layout.image_path(15).is_file() && dataset.layout.figure_path(0).is_file());
 
-    let train = [
-        "train",
-        s(&data),
-        "-o",
-        s(&model),
-        "--preset",
-        "tiny",
-        "--steps",
-        "4",
-        "--device",
-        "cpu",
-    ];
+    let train = common::tiny_training(&data, &model, "4", &[]);
     let out = succeed(&train);
     assert!(out.contains("loss plot"), "{out}");
     assert!(model.join("config.toml").is_file() && model.join("losses.png").is_file());

@@ -232,29 +232,9 @@ fn sigterm_saves_training_and_stops_transfer_cleanly() {
     let p = |name: &str| tmp.path().join(name);
     let (clip, data, model) = (p("clip.mp4"), p("me.data"), p("me.model"));
     short_clip(&clip, 16);
-    succeed(&[
-        "prepare",
-        s(&clip),
-        "-o",
-        s(&data),
-        "--size",
-        "64x64",
-        "--device",
-        "cpu",
-    ]);
+    succeed(&common::prepare_64(&clip, &data, &[]));
 
-    let mut child = start(&[
-        "train",
-        s(&data),
-        "-o",
-        s(&model),
-        "--preset",
-        "tiny",
-        "--steps",
-        "100000",
-        "--device",
-        "cpu",
-    ]);
+    let mut child = start(&common::tiny_training(&data, &model, "100000", &[]));
     let lines = stderr_lines(&mut child);
     let mut seen = Vec::new();
     wait_for("training to start", Duration::from_secs(120), || {

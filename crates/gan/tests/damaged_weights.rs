@@ -1,10 +1,12 @@
-//! Weights are checked on load (issue 18): a NaN in the VGG16 file or in a checkpoint is
-//! an error naming the file and the tensor, not a loss or a picture of NaNs.
+//! Weights are checked on load (issue 18): a NaN in the VGG16 file, the LPIPS AlexNet
+//! file or a checkpoint is an error naming the file and the tensor, not a loss, a
+//! distance or a picture of NaNs.
 
 use std::path::{Path, PathBuf};
 
 use dancenow_gan::checkpoint::{Checkpoint, CheckpointError};
 use dancenow_gan::networks::{Vgg16, VggError};
+use dancenow_metrics::lpips::{Backbone, Lpips, LpipsError};
 use dancenow_nn::tch::{Device, Tensor};
 
 /// A copy of the safetensors file `from` at `to` whose tensor `name` (float32) starts
@@ -68,4 +70,26 @@ fn a_checkpoint_with_an_infinite_value_is_refused() {
         );
         assert!(err.to_string().contains("global.safetensors"), "{err}");
     }
+}
+
+#[test]
+fn alexnet_weights_with_a_nan_are_refused() {
+    let original = PathBuf::from(env!("DANCENOW_DEPS")).join("models/lpips/alexnet.safetensors");
+    let dir = tempfile::tempdir().unwrap();
+    let damaged = dir.path().join("alexnet.safetensors");
+    for name in ["backbone.conv2.bias", "lin4.weight"] {
+        with_a_nan(&original, &damaged, name);
+        let err = Lpips::load(&damaged, Backbone::Alex, Device::Cpu)
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, LpipsError::NonFinite { tensor, .. } if tensor == name),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&damaged.display().to_string()),
+            "{err}"
+        );
+    }
+    Lpips::load(&original, Backbone::Alex, Device::Cpu).unwrap();
 }

@@ -35,6 +35,45 @@ pub fn s(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// The arguments of `dancenow prepare VIDEO -o DATA` at 64x64 on the CPU, then `extra`.
+pub fn prepare_64<'a>(video: &'a Path, data: &'a Path, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "prepare",
+        s(video),
+        "-o",
+        s(data),
+        "--size",
+        "64x64",
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    args
+}
+
+/// The arguments of a tiny training run of `steps` steps on the CPU, then `extra`.
+pub fn tiny_training<'a>(
+    data: &'a Path,
+    model: &'a Path,
+    steps: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec![
+        "train",
+        s(data),
+        "-o",
+        s(model),
+        "--preset",
+        "tiny",
+        "--steps",
+        steps,
+        "--device",
+        "cpu",
+    ];
+    args.extend(extra);
+    args
+}
+
 /// The first `frames` frames (at most 100) of the pose2sim sample, at a quarter of its
 /// size (270x480, 30 fps).
 pub fn short_clip(path: &Path, frames: usize) {
