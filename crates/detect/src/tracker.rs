@@ -52,7 +52,7 @@ const LEFT_EYE: usize = 2;
 
 /// Detections the landmark model looks at on a frame where the followed person is
 /// sought, best fitting first: each costs as much as tracking a frame.
-const MAX_TRIED: usize = 3;
+const MAX_TRIED: usize = 2;
 /// The detector's score from which a person where the followed one was last seen is
 /// looked at (MediaPipe's 0.5 misses the sports2d man crouching after his flip: 0.34 to
 /// 0.39 there).
@@ -263,22 +263,20 @@ impl BodyStage {
             .model
             .detect_each(frame, [MIN_DETECTION_SCORE, MIN_REACQUIRE_SCORE])?;
         let count = sure.len();
-        let mut tries = MAX_TRIED;
-        // The sure detections first; where someone is sought, a less sure one may be them
-        // (crouching, half hidden, upside down): the landmark model and the fit decide.
-        let sought = self.identity.last_seen().is_some();
-        for detections in [sure, unsure].iter().take(1 + sought as usize) {
-            let regions: Vec<Roi> = detections.iter().map(|d| d.roi).collect();
-            for index in self.identity.ranked(&regions) {
-                if tries == 0 {
-                    break;
-                }
-                tries -= 1;
-                if let Some(landmarks) = self.model.landmarks(frame, &regions[index])? {
-                    // The landmark model may settle on someone beside the detection.
-                    if self.identity.fits(&landmarks.next_roi) {
-                        return self.found(frame, landmarks, Some(count));
-                    }
+        // The sure detections; where someone is sought and none of them may be that
+        // person, the less sure ones (crouching, half hidden, upside down): the landmark
+        // model and the fit decide.
+        let mut candidates: Vec<Roi> = sure.iter().map(|d| d.roi).collect();
+        let mut ranked = self.identity.ranked(&candidates);
+        if ranked.is_empty() && self.identity.last_seen().is_some() {
+            candidates = unsure.iter().map(|d| d.roi).collect();
+            ranked = self.identity.ranked(&candidates);
+        }
+        for index in ranked.into_iter().take(MAX_TRIED) {
+            if let Some(landmarks) = self.model.landmarks(frame, &candidates[index])? {
+                // The landmark model may settle on someone beside the detection.
+                if self.identity.fits(&landmarks.next_roi) {
+                    return self.found(frame, landmarks, Some(count));
                 }
             }
         }
