@@ -145,6 +145,22 @@ pub struct FaceConfig {
     pub n_layers: i64,
 }
 
+impl FaceConfig {
+    /// The face networks of the test-sized presets, or the paper's.
+    pub fn sized(tiny: bool) -> Self {
+        if tiny {
+            Self {
+                ngf: 8,
+                n_blocks: 1,
+                ndf: 8,
+                ..Self::default()
+            }
+        } else {
+            Self::default()
+        }
+    }
+}
+
 impl Default for FaceConfig {
     /// The paper's: 3 downsamplings, 5 residual blocks, a 70x70 PatchGAN.
     fn default() -> Self {
@@ -411,16 +427,7 @@ impl Pix2PixHDSize {
             height,
             generator,
             discriminator,
-            face: if self == Pix2PixHDSize::Tiny {
-                FaceConfig {
-                    ngf: 8,
-                    n_blocks: 1,
-                    ndf: 8,
-                    ..FaceConfig::default()
-                }
-            } else {
-                FaceConfig::default()
-            },
+            face: FaceConfig::sized(self == Pix2PixHDSize::Tiny),
             training: TrainingConfig {
                 seed: 0,
                 lr: 2e-4,
@@ -432,8 +439,16 @@ impl Pix2PixHDSize {
                 l1_body_weight: 1.0,
                 batch_size: 1,
                 stages,
-                sample_every: if self == Pix2PixHDSize::Tiny { 100 } else { 200 },
-                checkpoint_every: if self == Pix2PixHDSize::Tiny { 100 } else { 500 },
+                sample_every: if self == Pix2PixHDSize::Tiny {
+                    100
+                } else {
+                    200
+                },
+                checkpoint_every: if self == Pix2PixHDSize::Tiny {
+                    100
+                } else {
+                    500
+                },
             },
         }
         .with_temporal(true)
@@ -477,9 +492,10 @@ impl ModelConfig {
     pub fn stage_size(&self, stage: Stage) -> (u32, u32) {
         // Clamped so that an unchecked config cannot shift past the width.
         let shift = match stage {
-            Stage::Global if self.has_stage(Stage::Local) => {
-                self.generator.n_local_enhancers.clamp(0, MAX_LOCAL_ENHANCERS)
-            }
+            Stage::Global if self.has_stage(Stage::Local) => self
+                .generator
+                .n_local_enhancers
+                .clamp(0, MAX_LOCAL_ENHANCERS),
             _ => 0,
         };
         (self.width >> shift, self.height >> shift)
@@ -499,7 +515,10 @@ impl ModelConfig {
             }
             Stage::Global if self.has_stage(Stage::Local) => GeneratorConfig {
                 ngf: self.generator.ngf
-                    << self.generator.n_local_enhancers.clamp(0, MAX_LOCAL_ENHANCERS),
+                    << self
+                        .generator
+                        .n_local_enhancers
+                        .clamp(0, MAX_LOCAL_ENHANCERS),
                 n_local_enhancers: 0,
                 ..self.generator
             },
@@ -568,8 +587,7 @@ impl ModelConfig {
         let t = &self.training;
         in_range("width", self.width, 1..=MAX_IMAGE_SIDE)?;
         in_range("height", self.height, 1..=MAX_IMAGE_SIDE)?;
-        if g.input_nc != self.generator_input_nc() || d.input_nc != self.discriminator_input_nc()
-        {
+        if g.input_nc != self.generator_input_nc() || d.input_nc != self.discriminator_input_nc() {
             return Err(ConfigError::Channels {
                 temporal: self.temporal,
                 generator: self.generator_input_nc(),
@@ -578,9 +596,17 @@ impl ModelConfig {
                 file_discriminator: d.input_nc,
             });
         }
-        in_range("generator.output_nc", g.output_nc, IMAGE_CHANNELS..=IMAGE_CHANNELS)?;
+        in_range(
+            "generator.output_nc",
+            g.output_nc,
+            IMAGE_CHANNELS..=IMAGE_CHANNELS,
+        )?;
         in_range("generator.ngf", g.ngf, 1..=MAX_FILTERS)?;
-        in_range("generator.n_downsampling", g.n_downsampling, 0..=MAX_DOWNSAMPLING)?;
+        in_range(
+            "generator.n_downsampling",
+            g.n_downsampling,
+            0..=MAX_DOWNSAMPLING,
+        )?;
         in_range("generator.n_blocks", g.n_blocks, 0..=MAX_BLOCKS)?;
         in_range(
             "generator.n_local_enhancers",
@@ -589,10 +615,18 @@ impl ModelConfig {
         )?;
         in_range("generator.n_blocks_local", g.n_blocks_local, 0..=MAX_BLOCKS)?;
         in_range("discriminator.ndf", d.ndf, 1..=MAX_FILTERS)?;
-        in_range("discriminator.n_layers", d.n_layers, 1..=MAX_PATCHGAN_LAYERS)?;
+        in_range(
+            "discriminator.n_layers",
+            d.n_layers,
+            1..=MAX_PATCHGAN_LAYERS,
+        )?;
         in_range("discriminator.num_D", d.num_d, 1..=MAX_DISCRIMINATORS)?;
         in_range("face.ngf", f.ngf, 1..=MAX_FILTERS)?;
-        in_range("face.n_downsampling", f.n_downsampling, 0..=MAX_DOWNSAMPLING)?;
+        in_range(
+            "face.n_downsampling",
+            f.n_downsampling,
+            0..=MAX_DOWNSAMPLING,
+        )?;
         in_range("face.n_blocks", f.n_blocks, 0..=MAX_BLOCKS)?;
         in_range("face.ndf", f.ndf, 1..=MAX_FILTERS)?;
         in_range("face.n_layers", f.n_layers, 1..=MAX_PATCHGAN_LAYERS)?;
@@ -769,11 +803,7 @@ pub enum ConfigError {
 }
 
 /// `field` = `value` must lie in `range`.
-fn in_range<T>(
-    field: &str,
-    value: T,
-    range: std::ops::RangeInclusive<T>,
-) -> Result<(), ConfigError>
+fn in_range<T>(field: &str, value: T, range: std::ops::RangeInclusive<T>) -> Result<(), ConfigError>
 where
     T: PartialOrd + std::fmt::Display,
 {

@@ -52,16 +52,7 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
         num_d: 1,
         ..DiscriminatorConfig::default()
     };
-    let face = if tiny {
-        FaceConfig {
-            ngf: 8,
-            n_blocks: 1,
-            ndf: 8,
-            ..FaceConfig::default()
-        }
-    } else {
-        FaceConfig::default()
-    };
+    let face = FaceConfig::sized(tiny);
     let stages = vec![
         StageConfig {
             adversarial_from: ADVERSARIAL_FROM,

@@ -73,6 +73,8 @@ pub fn vgg_loss(vgg: &Vgg16, fake: &Tensor, real: &Tensor, terms: &[VggTerm]) ->
         .zip(&on_real)
         .zip(&sorted)
         .map(|((f, r), t)| (f - r).abs().mean(Kind::Float) * t.weight)
-        .fold(Tensor::zeros([], (Kind::Float, fake.device())), |a, l| a + l)
+        .fold(Tensor::zeros([], (Kind::Float, fake.device())), |a, l| {
+            a + l
+        })
         * LAMBDA_FEAT
 }

@@ -55,7 +55,10 @@ fn the_global_generator_maps_each_image_on_its_own() {
     let gap = (alone - y.narrow(0, 1, 1)).abs().max().double_value(&[]);
     assert!(gap < 1e-5, "batch-mates changed the output by {gap}");
     // And it does depend on the image.
-    let apart = (y.get(0) - y.get(1)).abs().mean(Kind::Float).double_value(&[]);
+    let apart = (y.get(0) - y.get(1))
+        .abs()
+        .mean(Kind::Float)
+        .double_value(&[]);
     assert!(apart > 1e-4, "two images gave the same output ({apart})");
     assert_eq!(parameters(&vs), global_generator_size(&config));
 }

@@ -22,7 +22,10 @@ fn tiny(alpha: bool) -> UNetConfig {
 }
 
 fn parameters(vs: &nn::VarStore) -> i64 {
-    vs.trainable_variables().iter().map(|t| t.numel() as i64).sum()
+    vs.trainable_variables()
+        .iter()
+        .map(|t| t.numel() as i64)
+        .sum()
 }
 
 /// Weights and biases of a k x k convolution (or transposed convolution).
@@ -97,7 +100,9 @@ fn without_norms_a_change_in_one_corner_changes_only_that_corner_of_the_output()
     let x = Tensor::zeros([1, 6, 64, 64], (Kind::Float, Device::Cpu));
     let y = x.copy();
     let _ = y.narrow(2, 0, 4).narrow(3, 0, 4).fill_(1.0);
-    let change = (g.forward(&y) - g.forward(&x)).abs().sum_dim_intlist(1, false, Kind::Float);
+    let change = (g.forward(&y) - g.forward(&x))
+        .abs()
+        .sum_dim_intlist(1, false, Kind::Float);
     let near = change.narrow(1, 0, 32).narrow(2, 0, 32).sum(Kind::Float);
     let far = change.narrow(1, 32, 32).narrow(2, 32, 32).sum(Kind::Float);
     assert!(near.double_value(&[]) > 0.0);
@@ -111,17 +116,17 @@ fn the_quick_preset_builds_a_unet_for_every_body_stage_and_keeps_the_face_gan() 
     assert_eq!(config.generator.kind, GeneratorKind::UNet);
     assert!(config.temporal, "temporal smoothing is on by default");
     let g = Generator::new(&config, Stage::Global, Device::Cpu);
-    let built: i64 = g.vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
+    let built: i64 =
+        g.vs.trainable_variables()
+            .iter()
+            .map(|t| t.numel() as i64)
+            .sum();
     assert_eq!(
         generator_weights(&config.stage_generator(Stage::Global)),
         built as u64,
         "the weight count that bounds memory"
     );
-    assert!(g
-        .vs
-        .variables()
-        .keys()
-        .all(|k| k.starts_with("unet.")));
+    assert!(g.vs.variables().keys().all(|k| k.starts_with("unet.")));
     let x = Tensor::zeros([1, 3, 256, 256], (Kind::Float, Device::Cpu));
     assert_eq!(g.frame(&x, None).size(), [1, 3, 256, 256]);
     let face = Generator::new(&config, Stage::Face, Device::Cpu);
