@@ -84,7 +84,7 @@ pub struct DetectArgs {
     /// Also detect the 70 face points.
     #[arg(long)]
     pub face: bool,
-    /// Follow the person nearest to this pixel in the first frame (default: the largest).
+    /// Follow the person whose region holds this pixel (default: the largest at the start).
     #[arg(long, value_name = "X,Y", value_parser = parse_point)]
     pub person_at: Option<(f32, f32)>,
     /// CPU threads (default: one per core).
