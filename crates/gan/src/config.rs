@@ -221,21 +221,34 @@ pub struct StageConfig {
     /// VGG) places the body. 0, the default, is pix2pixHD's: adversarial from the start.
     #[serde(default)]
     pub adversarial_from: u64,
+    /// With temporal smoothing, the step from which examples are pairs of consecutive
+    /// frames (the second generated after the first); before it, single frames generated
+    /// after a black one, at about half the cost. At most `adversarial_from`: the
+    /// discriminator judges pairs. 0, the default, is the paper's: pairs throughout.
+    #[serde(default)]
+    pub temporal_from: u64,
 }
 
 impl StageConfig {
-    /// `steps` of `stage`, adversarial from the start.
+    /// `steps` of `stage`, adversarial and (with temporal smoothing) on pairs of frames
+    /// from the start.
     pub fn new(stage: Stage, steps: u64) -> Self {
         Self {
             stage,
             steps,
             adversarial_from: 0,
+            temporal_from: 0,
         }
     }
 
     /// Whether step `step` (from 0) trains the discriminator and the adversarial terms.
     pub fn adversarial_at(&self, step: u64) -> bool {
         step >= self.adversarial_from
+    }
+
+    /// Whether step `step` (from 0) of a temporal model trains on pairs of frames.
+    pub fn pairs_at(&self, step: u64) -> bool {
+        step >= self.temporal_from
     }
 }
 
@@ -727,6 +740,16 @@ impl ModelConfig {
         for (field, weight) in weights {
             if !(weight.is_finite() && weight >= 0.0) {
                 return Err(out_of_range(field, weight, "a finite number >= 0"));
+            }
+        }
+        for s in t.stages.iter().filter(|s| s.temporal_from > 0) {
+            if s.stage == Stage::Face || s.temporal_from > s.adversarial_from {
+                return Err(out_of_range(
+                    &format!("training.stages ({}).temporal_from", s.stage),
+                    s.temporal_from,
+                    "0 for the face stage, and at most the stage's adversarial_from \
+                     (the discriminator judges pairs of frames)",
+                ));
             }
         }
         Ok(())

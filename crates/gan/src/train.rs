@@ -411,7 +411,7 @@ impl<'a> Pix2PixHD<'a> {
         reals: &[Tensor],
     ) -> (Tensor, Tensor) {
         let zero = || Tensor::zeros([], (Kind::Float, cond.device()));
-        let g_vgg = match self.vgg {
+        let g_vgg = match self.vgg.filter(|_| self.vgg_weight > 0.0) {
             Some(vgg) => {
                 fakes
                     .iter()
@@ -734,12 +734,22 @@ impl<'a> StageTrainer<'a> {
 
     /// The consecutive examples ending at each of `entries`, as batches: stick figures
     /// and real frames of the first frame of each, then of the second (with temporal
-    /// smoothing).
-    fn batch(&self, entries: &[&FrameEntry]) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
+    /// smoothing, from the stage's `temporal_from`).
+    fn batch(
+        &self,
+        entries: &[&FrameEntry],
+        step: u64,
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
+        let stage = &self.config.training.stages[self.stage_index];
+        let frames = if stage.pairs_at(step) {
+            self.config.frames_per_example()
+        } else {
+            1
+        };
         let mut xs: Vec<Vec<Tensor>> = Vec::new();
         let mut ys: Vec<Vec<Tensor>> = Vec::new();
         for entry in entries {
-            let (x, y) = self.examples(entry)?;
+            let (x, y) = self.frames_ending_at(entry, frames)?;
             xs.resize_with(x.len(), Vec::new);
             ys.resize_with(y.len(), Vec::new);
             for (t, (x, y)) in x.into_iter().zip(y).enumerate() {
@@ -755,8 +765,17 @@ impl<'a> StageTrainer<'a> {
 
     /// The consecutive examples ending at `entry`: one, or two with temporal smoothing.
     fn examples(&self, entry: &FrameEntry) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
+        self.frames_ending_at(entry, self.config.frames_per_example())
+    }
+
+    /// The `count` consecutive examples ending at `entry`.
+    fn frames_ending_at(
+        &self,
+        entry: &FrameEntry,
+        count: usize,
+    ) -> Result<(Vec<Tensor>, Vec<Tensor>), TrainError> {
         let mut frames = vec![entry];
-        while frames.len() < self.config.frames_per_example() {
+        while frames.len() < count {
             let previous =
                 self.dataset
                     .previous(frames[0])
@@ -778,7 +797,7 @@ impl<'a> StageTrainer<'a> {
 
     fn step(&mut self, step: u64, steps: u64) -> Result<LossRecord, TrainError> {
         let entries = self.entries(step);
-        let (xs, ys) = self.batch(&entries)?;
+        let (xs, ys) = self.batch(&entries, step)?;
         let lr = self.learning_rate(step, steps);
         let adversarial = self.config.training.stages[self.stage_index].adversarial_at(step);
         let mut record = match self.face_crops(&entries, &xs, &ys) {

@@ -150,3 +150,18 @@ fn a_config_file_from_before_the_unet_loads_as_pix2pixhd() {
     assert_eq!(old.generator.kind, GeneratorKind::Pix2PixHD);
     assert_eq!(old, config);
 }
+
+#[test]
+fn pairs_of_frames_must_start_before_the_discriminator_and_never_in_the_face_stage() {
+    let mut config = Preset::Quick.config(256, 256);
+    config.training.stages[0].adversarial_from = 100;
+    config.training.stages[0].temporal_from = 100;
+    config.validate().unwrap();
+    config.training.stages[0].temporal_from = 101;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("(global).temporal_from"), "{err}");
+    config.training.stages[0].temporal_from = 0;
+    config.training.stages[1].temporal_from = 1;
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("(face).temporal_from"), "{err}");
+}
