@@ -3,22 +3,23 @@
 //! person was last seen, never the nearest or largest stranger.
 //!
 //! The followed person may have moved while lost (a flip, an occlusion), so the distance
-//! allowed grows with the frames since they were last seen; after [`LONG_GAP`] frames
-//! anyone may be taken up again, the best fitting first.
+//! allowed grows with the time since they were last seen (in seconds, whatever the frame
+//! rate); after [`LONG_GAP_SECONDS`] anyone may be taken up again, the best fitting first.
 
 use crate::roi::{distance, Roi};
 
 /// How far from where they were last seen the followed person may be found on the very
 /// next frame, in region sizes (the region is about 1.25 body heights).
 pub const NEAR: f32 = 0.5;
-/// How much farther, in region sizes, each frame since the loss allows: 0.6 sizes (about
-/// 0.75 body heights) a second at 30 fps, a walk. Measured on the sports2d sample: the
-/// woman walking by is 1.4 to 1.5 of the man's sizes from where he was lost, and is not
-/// taken within a second.
-pub const GROWTH_PER_FRAME: f32 = 0.02;
-/// After this many frames without the followed person, anyone may be taken up again
+/// How much farther, in region sizes, each second since the loss allows: 0.6 sizes (about
+/// 0.75 body heights), a walk. Measured on the sports2d sample: the woman walking by is
+/// 1.4 to 1.5 of the man's sizes from where he was lost, and is not taken within a second.
+pub const GROWTH_PER_SECOND: f32 = 0.6;
+/// After this many seconds without the followed person, anyone may be taken up again
 /// (the best fitting first): they may have walked anywhere.
-pub const LONG_GAP: u32 = 90;
+pub const LONG_GAP_SECONDS: f32 = 3.0;
+/// The frame rate assumed until the caller gives one (independent images, say).
+pub const DEFAULT_FPS: f32 = 30.0;
 /// The followed person's region may not grow or shrink by more than this since last seen.
 pub const MAX_SIZE_RATIO: f32 = 2.0;
 /// The detector's regions are 1.2 to 2 times larger than those the landmark model gives
@@ -56,18 +57,25 @@ impl LastSeen {
         }
     }
 
-    /// How far from the last place, in pixels, someone of `size` may be and be them.
-    fn reach(&self, size: f32) -> f32 {
-        if self.frames_ago >= LONG_GAP {
+    /// Whether they have been lost so long, at `fps` frames a second, that anyone may be
+    /// them.
+    fn long_gap(&self, fps: f32) -> bool {
+        self.frames_ago as f32 >= LONG_GAP_SECONDS * fps
+    }
+
+    /// How far from the last place, in pixels, someone of `size` may be and be them, at
+    /// `fps` frames a second.
+    fn reach(&self, size: f32, fps: f32) -> f32 {
+        if self.long_gap(fps) {
             f32::INFINITY
         } else {
-            size * (NEAR + GROWTH_PER_FRAME * self.frames_ago as f32)
+            size * (NEAR + GROWTH_PER_SECOND * self.frames_ago as f32 / fps)
         }
     }
 
     /// How badly `roi` fits: 0 for the same place and size, up to 2 at the limits; `None`
     /// when it cannot be the followed person. `slack` widens the size ratio allowed.
-    fn misfit(&self, roi: &Roi, slack: f32) -> Option<f32> {
+    fn misfit(&self, roi: &Roi, slack: f32, fps: f32) -> Option<f32> {
         let away = distance(self.centre, (roi.cx, roi.cy));
         let Some(size) = self.size else {
             // The user's point must lie on the person: within their region.
@@ -78,20 +86,35 @@ impl LastSeen {
         // The smaller of the two sizes: one frame's region stretched by raised arms or a
         // poor fit must not widen the reach to a stranger.
         let size = size.min(roi.size);
-        let long_gap = self.frames_ago >= LONG_GAP;
-        if !long_gap && (away > self.reach(size) || ratio > max_ratio || ratio.is_nan()) {
+        let long_gap = self.long_gap(fps);
+        if !long_gap && (away > self.reach(size, fps) || ratio > max_ratio || ratio.is_nan()) {
             return None;
         }
         // Distance in sizes stands for the reach after a long gap.
-        let reach = if long_gap { size } else { self.reach(size) };
+        let reach = if long_gap {
+            size
+        } else {
+            self.reach(size, fps)
+        };
         Some(away / reach + ratio.ln() / max_ratio.ln())
     }
 }
 
 /// Whom the tracker follows: where and how big they were last seen, if anywhere.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Identity {
     last: Option<LastSeen>,
+    /// Frames a second: how much time a frame without them is.
+    fps: f32,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            last: None,
+            fps: DEFAULT_FPS,
+        }
+    }
 }
 
 impl Identity {
@@ -99,7 +122,25 @@ impl Identity {
     pub fn at_point(x: f32, y: f32) -> Self {
         Self {
             last: Some(LastSeen::point(x, y)),
+            ..Self::default()
         }
+    }
+
+    /// Frames come at `fps` a second (ignored unless finite and positive).
+    pub fn with_frame_rate(self, fps: f64) -> Self {
+        let fps = fps as f32;
+        Self {
+            fps: if fps.is_finite() && fps > 0.0 {
+                fps
+            } else {
+                self.fps
+            },
+            ..self
+        }
+    }
+
+    pub fn frame_rate(&self) -> f32 {
+        self.fps
     }
 
     pub fn last_seen(&self) -> Option<&LastSeen> {
@@ -126,7 +167,9 @@ impl Identity {
             .enumerate()
             .filter(|(_, roi)| roi.is_usable())
             .filter_map(|(i, roi)| match &self.last {
-                Some(last) => last.misfit(roi, DETECTOR_SIZE_SLACK).map(|m| (i, m)),
+                Some(last) => last
+                    .misfit(roi, DETECTOR_SIZE_SLACK, self.fps)
+                    .map(|m| (i, m)),
                 None => Some((i, -roi.size)),
             })
             .collect();
@@ -138,7 +181,9 @@ impl Identity {
     /// where and how big the followed person was last seen.
     pub fn fits(&self, roi: &Roi) -> bool {
         match &self.last {
-            Some(last @ LastSeen { size: Some(_), .. }) => last.misfit(roi, 1.0).is_some(),
+            Some(last @ LastSeen { size: Some(_), .. }) => {
+                last.misfit(roi, 1.0, self.fps).is_some()
+            }
             // Nobody followed yet, or only the user's point: the detection was checked.
             _ => true,
         }
@@ -158,9 +203,16 @@ mod tests {
         }
     }
 
-    /// Followed, last seen in (`cx`, `cy`, `size`) `frames_ago` frames before.
+    /// The frames of a long gap at the default 30 fps.
+    const LONG_GAP: u32 = 90;
+
+    /// Followed, last seen in (`cx`, `cy`, `size`) `frames_ago` frames before, at 30 fps.
     fn seen(cx: f32, cy: f32, size: f32, frames_ago: u32) -> Identity {
-        let mut identity = Identity::default();
+        seen_at(30.0, cx, cy, size, frames_ago)
+    }
+
+    fn seen_at(fps: f64, cx: f32, cy: f32, size: f32, frames_ago: u32) -> Identity {
+        let mut identity = Identity::default().with_frame_rate(fps);
         identity.seen(&roi(cx, cy, size));
         for _ in 0..frames_ago {
             identity.next_frame();
@@ -191,6 +243,33 @@ mod tests {
         let far = [roi(1500.0, 900.0, 100.0)];
         assert!(seen(100.0, 100.0, 100.0, 76).ranked(&far).is_empty());
         assert_eq!(seen(100.0, 100.0, 100.0, LONG_GAP).ranked(&far), vec![0]);
+    }
+
+    /// The reach grows with seconds, not frames: at 60 fps the same 76 frames are 1.27 s,
+    /// and two sizes away is within reach only after the same 2.5 s (152 frames).
+    #[test]
+    fn the_reach_grows_with_time_whatever_the_frame_rate() {
+        let stranger = [roi(300.0, 100.0, 100.0)];
+        assert!(seen_at(60.0, 100.0, 100.0, 100.0, 76)
+            .ranked(&stranger)
+            .is_empty());
+        assert_eq!(
+            seen_at(60.0, 100.0, 100.0, 100.0, 152).ranked(&stranger),
+            vec![0]
+        );
+        let far = [roi(1500.0, 900.0, 100.0)];
+        assert!(seen_at(60.0, 100.0, 100.0, 100.0, LONG_GAP)
+            .ranked(&far)
+            .is_empty());
+        assert_eq!(
+            seen_at(60.0, 100.0, 100.0, 100.0, 2 * LONG_GAP).ranked(&far),
+            vec![0]
+        );
+        // A rate that is no rate keeps the default.
+        assert_eq!(
+            Identity::default().with_frame_rate(f64::NAN).frame_rate(),
+            30.0
+        );
     }
 
     #[test]

@@ -130,7 +130,15 @@ impl Tracker {
     /// Follows the person standing at this point (in pixels: the nearest of those whose
     /// region holds it) instead of the largest; nobody until the detector finds them.
     pub fn start_near(mut self, x: f32, y: f32) -> Self {
-        self.body.identity = Identity::at_point(x, y);
+        let fps = self.body.identity.frame_rate();
+        self.body.identity = Identity::at_point(x, y).with_frame_rate(fps.into());
+        self
+    }
+
+    /// Frames come at `fps` a second: how long a frame without the followed person is
+    /// (the default is 30).
+    pub fn with_frame_rate(mut self, fps: f64) -> Self {
+        self.body.identity = self.body.identity.with_frame_rate(fps);
         self
     }
 
@@ -138,7 +146,8 @@ impl Tracker {
     pub fn reset(&mut self) {
         self.body.roi = None;
         self.body.face_roi = None;
-        self.body.identity = Identity::default();
+        let fps = self.body.identity.frame_rate();
+        self.body.identity = Identity::default().with_frame_rate(fps.into());
         if let Some(hands) = &mut self.hands {
             hands.rois = [None; 2];
         }

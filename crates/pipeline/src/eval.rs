@@ -57,7 +57,8 @@ pub fn run(options: &EvalOptions, progress: &dyn Progress) -> Result<(Report, Pa
     let models_dir = crate::assets::deps_dir().join("models");
     let lpips = Lpips::load_from(&models_dir, Backbone::Alex, device)?;
     let mut tracker = Tracker::load(&crate::assets::mediapipe_models()?, device, Parts::ALL)
-        .context("loading the pose models")?;
+        .context("loading the pose models")?
+        .with_frame_rate(dataset.info.fps);
 
     let expected: Vec<Person> = held_out
         .iter()
@@ -107,12 +108,20 @@ pub fn run(options: &EvalOptions, progress: &dyn Progress) -> Result<(Report, Pa
     };
     let written = report::write(&report, &args.output)?;
     for r in &report.models {
+        let body = r.pose.part(Part::Body).mean();
         info!(
-            "{}: body SSIM {:.3}, LPIPS {:.4}; pose distance {}",
+            "{}: body SSIM {:.3}, LPIPS {:.4}; person found in {} of {} frames; body pose \
+             distance {} px ({}% of the frame height)",
             r.name,
             r.body_ssim(),
             r.body_lpips(),
-            report::number(r.pose.overall().mean(), 2)
+            r.pose.frames - r.pose.missed_frames,
+            r.pose.frames,
+            report::number(body, 2),
+            report::number(
+                body.map(|px| 100.0 * px / f64::from(report.size.1.max(1))),
+                2
+            ),
         );
     }
     Ok((report, written))

@@ -119,7 +119,7 @@ pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary
     dancenow_pose::openpose::check_output_folder(&args.output)?;
     let mut source = FrameSource::open(&args.input, args.detect.fps)?;
     let info = source.info();
-    let mut tracker = crate::track::tracker(&args.detect)?;
+    let mut tracker = crate::track::tracker(&args.detect, info.fps)?;
 
     let name = args
         .input

@@ -189,16 +189,18 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
                 .collect(),
         },
         Block::Heading("Pose distance".into()),
-        Block::Text(
+        Block::Text(format!(
             "The detector runs on the generated frames; each keypoint it finds is compared with \
-             the input pose's, in pixels (lower is better). Points of the input pose that it \
-             does not find are counted as missed, not measured."
-                .into(),
-        ),
+             the input pose's, in pixels of the {}x{} frames (lower is better), and for the \
+             body also in % of the frame height. Points of the input pose that it does not \
+             find are counted as missed, not measured.",
+            report.size.0, report.size.1
+        )),
         Block::Table {
             header: [
                 "model",
                 "body",
+                "body, % of height",
                 "face",
                 "hands",
                 "overall",
@@ -210,8 +212,14 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
             rows: models
                 .iter()
                 .map(|m| {
-                    let mut row = vec![m.name.clone()];
-                    for part in [Part::Body, Part::Face, Part::Hands] {
+                    let body = m.pose.part(Part::Body).mean();
+                    let height = f64::from(report.size.1.max(1));
+                    let mut row = vec![
+                        m.name.clone(),
+                        number(body, 2),
+                        number(body.map(|px| 100.0 * px / height), 2),
+                    ];
+                    for part in [Part::Face, Part::Hands] {
                         row.push(number(m.pose.part(part).mean(), 2));
                     }
                     let all = m.pose.overall();

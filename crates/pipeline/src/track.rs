@@ -87,10 +87,19 @@ impl Track {
             }
             None => Self::detect(source, detect, progress)?,
         };
-        if let Some(count) = info.frame_count {
-            if track.people.len() as u64 != count {
+        if let Some(count) = info.frame_count.filter(|&n| n != track.people.len() as u64) {
+            // Read poses of another cut of the video would be misplaced in time; a
+            // container's frame count that decoding does not reach (an AVI header
+            // counting one frame more) is no news to the user.
+            if poses.is_some() {
                 tracing::warn!(
                     "{} has {count} frames but {} poses",
+                    input.display(),
+                    track.people.len()
+                );
+            } else {
+                tracing::debug!(
+                    "{}: the container says {count} frames, {} decoded",
                     input.display(),
                     track.people.len()
                 );
@@ -105,7 +114,7 @@ impl Track {
         progress: &dyn Progress,
     ) -> Result<Self> {
         let info = source.info();
-        let mut tracker = tracker(options)?;
+        let mut tracker = tracker(options, info.fps)?;
         let (mut people, mut several) = (Vec::new(), Vec::new());
         let bar = progress.phase("detecting poses", "frames", info.frame_count);
         let frames = source
@@ -144,13 +153,14 @@ impl Track {
 }
 
 /// The pose tracker as the detection options ask: device, threads, parts, the person to
-/// follow.
-pub fn tracker(options: &DetectOptions) -> Result<Tracker> {
+/// follow; for a video of `fps` frames a second.
+pub fn tracker(options: &DetectOptions, fps: f64) -> Result<Tracker> {
     let device = options.device.resolve()?;
     dancenow_nn::set_cpu_threads(options.threads);
     let models = crate::assets::mediapipe_models()?;
-    let tracker =
-        Tracker::load(&models, device, options.parts).context("loading the pose models")?;
+    let tracker = Tracker::load(&models, device, options.parts)
+        .context("loading the pose models")?
+        .with_frame_rate(fps);
     Ok(match options.person_at {
         Some((x, y)) => tracker.start_near(x, y),
         None => tracker,
