@@ -190,3 +190,24 @@ fn a_limb_longer_than_the_person_is_not_drawn() {
     // The stray wrist itself is still a dot where it was seen.
     assert_eq!(px(&image, 900, 180), BODY_COLORS[body::R_WRIST]);
 }
+
+/// A limb needs both its points confident: an unconfident end (a guess the detector made,
+/// or a point left from before a gap) draws neither the limb nor its own disc, even when
+/// the other end is sure.
+#[test]
+fn an_unconfident_point_never_draws_a_limb() {
+    for unsure in [0.0, 0.04] {
+        let mut frame = nose_and_neck();
+        frame.people[0].body[body::NECK].confidence = unsure;
+        let image = StickFigure::render(&frame, 120, 540);
+        for y in 106..=200 {
+            assert_eq!(
+                px(&image, 60, y),
+                WHITE.0,
+                "neck at confidence {unsure}: pixel (60, {y}) drawn"
+            );
+        }
+        // The sure nose alone is still a dot.
+        assert_eq!(px(&image, 60, 100), BODY_COLORS[body::NOSE]);
+    }
+}
