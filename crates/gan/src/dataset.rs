@@ -419,6 +419,15 @@ impl DatasetWriter {
         if !self.root.exists() {
             return std::fs::rename(staging, &self.root).map_err(io_error(&self.root));
         }
+        // One atomic exchange where the file system has it: no moment, not even a crash,
+        // leaves `root` without a whole dataset. The old one is then at `staging`.
+        match exchange(staging, &self.root) {
+            Ok(()) => return remove_dir_if_present(staging),
+            Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) => {
+                return Err(io_error(&self.root)(e));
+            }
+            Err(_) => {}
+        }
         let old = sibling(&self.root, ".old")?;
         if !is_ours_or_empty(&old, DATASET_FILE)? {
             return Err(DatasetError::ForeignFolder { path: old });
@@ -443,6 +452,39 @@ impl Drop for DatasetWriter {
             let _ = std::fs::remove_dir_all(self.layout.root());
         }
     }
+}
+
+/// Swaps two paths in one step (Linux's `renameat2` with `RENAME_EXCHANGE`); ENOSYS or
+/// EINVAL where the kernel or file system cannot.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (c(a)?, c(b)?);
+    // SAFETY: both are NUL-terminated paths that live across the call.
+    let done = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError {
