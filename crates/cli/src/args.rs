@@ -128,7 +128,7 @@ pub struct TrainArgs {
     pub preset: Option<dancenow_gan::Preset>,
     /// Training steps: N for every stage, or per stage as `global=300,local=200,face=200`
     /// (default: the preset's). On --resume, this changes the saved schedule.
-    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "")]
+    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "", hide_default_value = true)]
     pub steps: StepOverrides,
     /// Continue the model in OUTPUT from its checkpoints, with its config.toml.
     #[arg(long)]
@@ -137,6 +137,10 @@ pub struct TrainArgs {
     /// baseline of its comparisons).
     #[arg(long, conflicts_with = "resume")]
     pub no_temporal: bool,
+    /// Paint the whole frame instead of the person and an alpha mask composed over the
+    /// target's background plate (the quick presets' default; see the README).
+    #[arg(long)]
+    pub paint: bool,
     /// Run only this stage: global, local or face (those before it must be trained).
     #[arg(long)]
     pub stage: Option<dancenow_gan::Stage>,
@@ -206,14 +210,18 @@ pub struct DemoArgs {
     /// Model preset.
     #[arg(long, default_value = "quick")]
     pub preset: dancenow_gan::Preset,
-    /// Training steps, as `train --steps` takes them. The default fits about 10 minutes
-    /// on a 2-core CPU: the quick preset's U-Net takes about 9 CPU-seconds a step at
-    /// 256x256 (batch 4, temporal), so 110 body steps of reconstruction, then the face.
-    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "global=110,face=40")]
+    /// Paint the whole frame instead of compositing the person over the target's
+    /// background plate (as `train --paint`).
+    #[arg(long)]
+    pub paint: bool,
+    /// Training steps, as `train --steps` takes them; by default the preset's (the quick
+    /// preset's 1200 body steps and 60 face steps fit about 11 minutes on a 2-core CPU
+    /// at 256x256).
+    #[arg(long, value_name = "N|STAGE=N,...", value_parser = parse_steps, default_value = "", hide_default_value = true)]
     pub steps: StepOverrides,
     /// Stop training after this many minutes whatever the steps (the demo goes on with
     /// the last checkpoint, and says so).
-    #[arg(long, default_value_t = 11.0, value_parser = parse_minutes)]
+    #[arg(long, default_value_t = 12.0, value_parser = parse_minutes)]
     pub minutes: f64,
     /// CPU threads (default: one per core).
     #[arg(long, default_value_t = 0, value_parser = parse_threads)]

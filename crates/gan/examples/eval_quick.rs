@@ -23,6 +23,8 @@ use dancenow_pose::openpose;
 use image::RgbImage;
 
 const STRIP_FRAMES: usize = 6;
+/// Face crops are compared at this side, as `dancenow eval` compares them.
+const FACE_SIDE: u32 = 128;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut positional = Vec::new();
@@ -58,6 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     let start = Instant::now();
     let (mut lpips_sum, mut measured) = (0.0, 0usize);
+    let (mut face_sum, mut faces) = (0.0, 0usize);
     let mut pose = PoseDistance::default();
     let mut rows: Vec<Vec<RgbImage>> = Vec::new();
     let mut previous_index = None;
@@ -83,6 +86,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let real = truth.load_image(&truth.layout.image_path(entry.index))?;
         lpips_sum += lpips.distance_images(&generated, &real)?;
         measured += 1;
+        let truth_entry = truth.info.frames.iter().find(|f| f.index == entry.index);
+        if let Some(face) = truth_entry.and_then(|f| f.face) {
+            let crop = |image: &RgbImage| {
+                let c = image::imageops::crop_imm(image, face.x, face.y, face.size, face.size);
+                image::imageops::resize(
+                    &c.to_image(),
+                    FACE_SIDE,
+                    FACE_SIDE,
+                    image::imageops::FilterType::Triangle,
+                )
+            };
+            face_sum += lpips.distance_images(&crop(&generated), &crop(&real))?;
+            faces += 1;
+        }
         let expected = openpose::read_frame(&truth.layout.pose_path(entry.index))?;
         let expected = expected.single_person().ok_or("one person expected")?;
         let found = tracker.next(&generated)?.person;
@@ -99,11 +116,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let detected = 100.0 * (pose.frames - pose.missed_frames) as f64 / pose.frames as f64;
     println!(
         "{{\"model\": \"{}\", \"step\": {}, \"frames\": {measured}, \"lpips\": {:.4}, \
-         \"detected_pct\": {detected:.1}, \"body_px\": {}, \"body_pct_height\": {}, \
+         \"face_lpips\": {:.4}, \"detected_pct\": {detected:.1}, \"body_px\": {}, \"body_pct_height\": {}, \
          \"body_missed_points\": {}, \"seconds\": {:.0}}}",
         model.display(),
         renderer.step,
         lpips_sum / measured as f64,
+        face_sum / faces.max(1) as f64,
         body.mean().map_or("null".into(), |d| format!("{d:.2}")),
         body.mean()
             .map_or("null".into(), |d| format!("{:.2}", 100.0 * d / height)),

@@ -7,7 +7,10 @@
 //! Images are `[N, 3, H, W]` in [-1, 1] as in [`crate::images`]; masks `[N, 1, H, W]` in
 //! [0, 1]. The plate may be one image (`N` = 1) for the whole batch.
 
-use dancenow_nn::tch::{Kind, Tensor};
+use std::path::{Path, PathBuf};
+
+use dancenow_nn::tch::{Device, Kind, TchError, Tensor};
+use dancenow_pose::CropWindow;
 
 /// Colour distance from the plate (Euclidean over RGB, in 8-bit levels) up to which a real
 /// frame's pixel is taken for background: camera noise and compression stay below it.
@@ -27,6 +30,58 @@ pub const LAMBDA_SMOOTH: f64 = 1.3;
 const HALF_LEVEL: f64 = 0.5 / 127.5;
 /// 8-bit levels per unit of the [-1, 1] range.
 const LEVELS_PER_UNIT: f64 = 127.5;
+
+/// The stick figure's neighbourhood that may teach alpha, as a share of the frame height
+/// (the person fills most of it): [`dancenow_pose::mask::DEFAULT_MASK_MARGIN`] of a
+/// person about 60% of the frame tall.
+pub const FIGURE_RADIUS_OF_HEIGHT: f64 = 0.07;
+
+/// Why the background plate of a compositing model is not at hand.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BackgroundError {
+    #[error(
+        "{path} is missing: a compositing model composes the person over the target's \
+         background plate, which `dancenow prepare` writes; prepare the target again"
+    )]
+    Missing { path: PathBuf },
+    #[error("{path}: cannot read the background plate")]
+    Unreadable {
+        path: PathBuf,
+        source: image::ImageError,
+    },
+    #[error(
+        "{model} does not say where its frames lie in the target video (made before \
+         dancenow kept it), so its plate cannot be cut; train it again"
+    )]
+    NoCrop { model: PathBuf },
+    #[error("libtorch failed on the background plate")]
+    Torch(#[from] TchError),
+}
+
+/// The part of the full-size plate image at `path` that the model's frames show (the
+/// dataset's `crop`), at `width` x `height`: `[1, 3, H, W]` in [-1, 1].
+pub fn read_plate(
+    path: &Path,
+    crop: &CropWindow,
+    width: i64,
+    height: i64,
+    device: Device,
+) -> Result<Tensor, BackgroundError> {
+    if !path.is_file() {
+        return Err(BackgroundError::Missing {
+            path: path.to_path_buf(),
+        });
+    }
+    let plate = image::open(path)
+        .map_err(|source| BackgroundError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .to_rgb8();
+    let cut = crate::images::f_to_tensor(&crop.crop(&plate), device)?;
+    Ok(crate::images::f_resize(&cut, height, width)?)
+}
 
 /// `alpha * person + (1 - alpha) * plate`: the plate exactly where alpha is 0, the person
 /// exactly where it is 1.

@@ -42,6 +42,11 @@ pub struct GeneratorConfig {
     /// U-Net only: the normalization after each convolution.
     #[serde(default)]
     pub norm: Norm,
+    /// U-Net only: the network paints the person and an alpha, composed over the
+    /// target's background plate (`alpha * person + (1 - alpha) * plate`), instead of
+    /// painting the whole frame. Absent in older files: painting.
+    #[serde(default)]
+    pub composite: bool,
 }
 
 /// The U-Net's channel cap when a file does not say: pix2pix's `UnetGenerator` caps at
@@ -64,6 +69,7 @@ impl Default for GeneratorConfig {
             n_blocks_local: 3,
             max_channels: default_max_channels(),
             norm: Norm::Instance,
+            composite: false,
         }
     }
 }
@@ -94,7 +100,8 @@ impl GeneratorConfig {
         Self::default()
     }
 
-    /// The U-Net options these settings give (`n_blocks` at the bottom, no alpha).
+    /// The U-Net options these settings give (`n_blocks` at the bottom, an alpha channel
+    /// when compositing).
     pub fn unet(&self) -> UNetConfig {
         UNetConfig {
             input_nc: self.input_nc,
@@ -104,7 +111,7 @@ impl GeneratorConfig {
             max_channels: self.max_channels,
             n_blocks: self.n_blocks,
             norm: self.norm,
-            alpha: false,
+            alpha: self.composite,
         }
     }
 }
@@ -238,6 +245,26 @@ impl StageConfig {
             steps,
             adversarial_from: 0,
             temporal_from: 0,
+        }
+    }
+
+    /// The stage with `steps` steps, its switch points (adversarial terms, pairs of
+    /// frames) kept at the same fraction of the stage, so a longer or shorter run follows
+    /// the same schedule.
+    pub fn with_steps(self, steps: u64) -> Self {
+        let scale = |at: u64| {
+            if at >= self.steps {
+                // "Never in this stage" stays never.
+                steps
+            } else {
+                (at as f64 * steps as f64 / self.steps.max(1) as f64).round() as u64
+            }
+        };
+        Self {
+            steps,
+            adversarial_from: scale(self.adversarial_from),
+            temporal_from: scale(self.temporal_from),
+            ..self
         }
     }
 
@@ -553,6 +580,7 @@ impl ModelConfig {
                 n_blocks: self.face.n_blocks,
                 n_local_enhancers: 0,
                 n_blocks_local: 0,
+                composite: false,
                 ..self.generator
             },
         }
@@ -627,6 +655,13 @@ impl ModelConfig {
             0..=MAX_LOCAL_ENHANCERS,
         )?;
         in_range("generator.n_blocks_local", g.n_blocks_local, 0..=MAX_BLOCKS)?;
+        if g.composite && g.kind != GeneratorKind::UNet {
+            return Err(out_of_range(
+                "generator.composite",
+                true,
+                "false with the pix2pixhd generator (only the U-Net has an alpha channel)",
+            ));
+        }
         in_range("discriminator.ndf", d.ndf, 1..=MAX_FILTERS)?;
         in_range(
             "discriminator.n_layers",
@@ -867,7 +902,7 @@ pub fn generator_weights(g: &GeneratorConfig) -> u64 {
         let u = g.unet();
         let c = |level: i64| count(u.channels(level));
         let mut total = conv(count(u.input_nc), c(0), 3)
-            .saturating_add(conv(c(0), count(u.output_nc), 3))
+            .saturating_add(conv(c(0), count(u.output_nc + i64::from(u.alpha)), 3))
             .saturating_add(
                 conv(c(u.n_downsampling), c(u.n_downsampling), 3)
                     .saturating_mul(2)

@@ -24,6 +24,15 @@ pub struct Generator {
     /// Whether the input carries the previous frame after the stick figure.
     pub temporal: bool,
     network: Network,
+    /// The background the person is composed over (`[1, 3, H, W]` at the stage's size),
+    /// for a compositing U-Net; see [`Self::set_plate`].
+    plate: Option<Tensor>,
+}
+
+/// A generated frame, and the alpha it was composed with (compositing U-Net only).
+pub struct FrameParts {
+    pub frame: Tensor,
+    pub alpha: Option<Tensor>,
 }
 
 impl Generator {
@@ -45,7 +54,23 @@ impl Generator {
             stage,
             temporal: config.temporal && stage != Stage::Face,
             network,
+            plate: None,
         }
+    }
+
+    /// Whether this generator paints a person and an alpha to compose over a plate.
+    pub fn composites(&self) -> bool {
+        matches!(&self.network, Network::UNet(u) if u.has_alpha())
+    }
+
+    /// The background plate a compositing generator composes over: `[1, 3, H, W]` in
+    /// [-1, 1], at the size of the frames it makes.
+    pub fn set_plate(&mut self, plate: Tensor) {
+        self.plate = Some(plate);
+    }
+
+    pub fn plate(&self) -> Option<&Tensor> {
+        self.plate.as_ref()
     }
 
     /// `stage`'s generator with the weights of the checkpoint at `path`, and the step it
@@ -71,14 +96,29 @@ impl Generator {
 
     /// [`Self::frame`], with libtorch's failures (out of memory, say) as errors.
     pub fn f_frame(&self, figure: &Tensor, previous: Option<&Tensor>) -> Result<Tensor, TchError> {
+        Ok(self.f_frame_parts(figure, previous)?.frame)
+    }
+
+    /// The frame and, for a compositing generator, its alpha.
+    pub fn frame_parts(&self, figure: &Tensor, previous: Option<&Tensor>) -> FrameParts {
+        self.f_frame_parts(figure, previous)
+            .unwrap_or_else(|e| panic!("{} generator: {e}", self.stage))
+    }
+
+    /// [`Self::frame_parts`], with libtorch's failures as errors.
+    pub fn f_frame_parts(
+        &self,
+        figure: &Tensor,
+        previous: Option<&Tensor>,
+    ) -> Result<FrameParts, TchError> {
         if !self.temporal {
-            return self.f_forward(figure);
+            return self.f_forward_parts(figure);
         }
         let previous = match previous {
             Some(previous) => previous.shallow_clone(),
             None => figure.f_zeros_like()?,
         };
-        self.f_forward(&Tensor::f_cat(&[figure, &previous], 1)?)
+        self.f_forward_parts(&Tensor::f_cat(&[figure, &previous], 1)?)
     }
 
     /// The network on its full input (stick figure, and previous frame when temporal).
@@ -89,10 +129,33 @@ impl Generator {
 
     /// [`Self::forward`], with libtorch's failures as errors.
     pub fn f_forward(&self, x: &Tensor) -> Result<Tensor, TchError> {
-        match &self.network {
-            Network::Global(g) | Network::Face(g) => g.f_forward(x),
-            Network::Local(g) => g.f_forward(x),
-            Network::UNet(g) => g.f_forward(x),
-        }
+        Ok(self.f_forward_parts(x)?.frame)
+    }
+
+    fn f_forward_parts(&self, x: &Tensor) -> Result<FrameParts, TchError> {
+        let frame = match &self.network {
+            Network::Global(g) | Network::Face(g) => g.f_forward(x)?,
+            Network::Local(g) => g.f_forward(x)?,
+            Network::UNet(g) => {
+                let parts = g.f_forward_parts(x)?;
+                let Some(alpha) = parts.alpha else {
+                    return Ok(FrameParts {
+                        frame: parts.rgb,
+                        alpha: None,
+                    });
+                };
+                let plate = self.plate.as_ref().ok_or_else(|| {
+                    TchError::Torch(format!(
+                        "the {} generator composes over a background plate, and none was given",
+                        self.stage
+                    ))
+                })?;
+                return Ok(FrameParts {
+                    frame: crate::composite::composite(&parts.rgb, &alpha, plate),
+                    alpha: Some(alpha),
+                });
+            }
+        };
+        Ok(FrameParts { frame, alpha: None })
     }
 }

@@ -8,6 +8,7 @@ use dancenow_pose::FaceBox;
 use image::RgbImage;
 
 use crate::checkpoint::CheckpointError;
+use crate::composite::{read_plate, BackgroundError};
 use crate::config::{ModelConfig, Stage};
 use crate::generator::Generator;
 use crate::images::{f_resize, f_shrink, f_to_image, f_to_tensor};
@@ -35,6 +36,8 @@ pub enum RenderError {
         width: u32,
         height: u32,
     },
+    #[error(transparent)]
+    Plate(#[from] BackgroundError),
     /// libtorch failed while generating: out of memory on the device, most often.
     #[error("libtorch failed while rendering a frame on {device:?}")]
     Torch { device: Device, source: TchError },
@@ -92,7 +95,24 @@ impl Renderer {
                 config.body_stage()
             );
         }
-        let (body, step) = load_stage(model, &config, body_stage, device)?;
+        let (mut body, step) = load_stage(model, &config, body_stage, device)?;
+        if body.composites() {
+            let crop = model
+                .read_target()?
+                .crop
+                .ok_or_else(|| BackgroundError::NoCrop {
+                    model: model.root().to_path_buf(),
+                })?;
+            let (w, h) = config.stage_size(body_stage);
+            let plate = read_plate(
+                &model.plate_path(),
+                &crop,
+                i64::from(w),
+                i64::from(h),
+                device,
+            )?;
+            body.set_plate(plate);
+        }
         let face_trained = config.has_stage(Stage::Face)
             && body_stage == config.body_stage()
             && model.checkpoint_path(Stage::Face).exists();

@@ -22,6 +22,7 @@ pub mod train;
 
 pub use config::{
     ConfigError, DiscriminatorConfig, GeneratorConfig, GeneratorKind, ModelConfig, Preset, Stage,
+    StageConfig,
 };
 pub use dataset::{Dataset, DatasetError, DatasetWriter};
 pub use inference::{RenderError, Renderer};

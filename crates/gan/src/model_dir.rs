@@ -63,16 +63,20 @@ pub struct LossRecord {
     pub d_fake: f64,
     /// The L1 reconstruction loss (0 where a schedule has none; absent in older files).
     pub g_l1: f64,
+    /// A compositing generator's alpha terms: guidance and smoothness (0 for a painting
+    /// generator; absent in older files).
+    pub g_mask: f64,
 }
 
 impl LossRecord {
-    pub const HEADER: &'static str = "stage,step,g_gan,g_feat,g_vgg,d_real,d_fake,g_l1";
-    /// Fields of a line written before the L1 loss column.
+    pub const HEADER: &'static str = "stage,step,g_gan,g_feat,g_vgg,d_real,d_fake,g_l1,g_mask";
+    /// Fields of a line written before the L1 loss column, and before the mask column.
     const FIELDS_WITHOUT_L1: usize = 7;
-    const FIELDS: usize = 8;
+    const FIELDS_WITHOUT_MASK: usize = 8;
+    const FIELDS: usize = 9;
 
     pub fn g_total(&self) -> f64 {
-        self.g_gan + self.g_feat + self.g_vgg + self.g_l1
+        self.g_gan + self.g_feat + self.g_vgg + self.g_l1 + self.g_mask
     }
 
     pub fn d_total(&self) -> f64 {
@@ -88,6 +92,7 @@ impl LossRecord {
             ("D/real", self.d_real),
             ("D/fake", self.d_fake),
             ("G/L1", self.g_l1),
+            ("G/mask", self.g_mask),
         ]
         .into_iter()
         .find(|(_, v)| !v.is_finite() || v.abs() > 1e6)
@@ -223,7 +228,12 @@ impl ModelDir {
         let mut out = Vec::new();
         for (i, line) in text.lines().enumerate().skip(1) {
             let fields: Vec<&str> = line.split(',').collect();
-            if ![LossRecord::FIELDS_WITHOUT_L1, LossRecord::FIELDS].contains(&fields.len()) {
+            let known = [
+                LossRecord::FIELDS_WITHOUT_L1,
+                LossRecord::FIELDS_WITHOUT_MASK,
+                LossRecord::FIELDS,
+            ];
+            if !known.contains(&fields.len()) {
                 return Err(invalid(
                     i,
                     format!("{} fields, expected {}", fields.len(), LossRecord::FIELDS),
@@ -243,11 +253,8 @@ impl ModelDir {
                 g_vgg: num(4)?,
                 d_real: num(5)?,
                 d_fake: num(6)?,
-                g_l1: if fields.len() == LossRecord::FIELDS {
-                    num(7)?
-                } else {
-                    0.0
-                },
+                g_l1: if fields.len() > 7 { num(7)? } else { 0.0 },
+                g_mask: if fields.len() > 8 { num(8)? } else { 0.0 },
             });
         }
         Ok(out)
@@ -258,8 +265,8 @@ impl ModelDir {
         text.push('\n');
         for r in records {
             text.push_str(&format!(
-                "{},{},{},{},{},{},{},{}\n",
-                r.stage, r.step, r.g_gan, r.g_feat, r.g_vgg, r.d_real, r.d_fake, r.g_l1
+                "{},{},{},{},{},{},{},{},{}\n",
+                r.stage, r.step, r.g_gan, r.g_feat, r.g_vgg, r.d_real, r.d_fake, r.g_l1, r.g_mask
             ));
         }
         write_atomically(&self.losses_path(), text.as_bytes())

@@ -126,8 +126,9 @@ pub fn write_loss_plot(records: &[LossRecord], path: &Path) -> Result<(), PlotEr
     }
     let labels = font_available();
     let window = (records.len() / 50).clamp(1, 100);
-    let series: [(&str, RGBColor, Vec<f64>); 5] = [
+    let series: [(&str, RGBColor, Vec<f64>); 6] = [
         ("G L1", MAGENTA, records.iter().map(|r| r.g_l1).collect()),
+        ("G alpha", CYAN, records.iter().map(|r| r.g_mask).collect()),
         (
             "G adversarial",
             RED,

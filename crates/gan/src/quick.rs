@@ -1,7 +1,8 @@
-//! The `quick` preset (docs/architecture.md section 5b): a U-Net that learns a recognisable person
-//! in minutes of CPU. Reconstruction first (L1 weighted on the body, VGG on early
-//! layers) in batches, then the adversarial and feature-matching terms for detail once
-//! the body is placed, then the face GAN as the paper trains it.
+//! The `quick` preset (docs/architecture.md section 5b): a U-Net that learns a recognisable
+//! person in minutes of CPU, painting the person and an alpha over the target's plate. The
+//! body by reconstruction (L1 weighted on the body, VGG on early layers), one frame a
+//! step, single frames first and pairs for the temporal smoothing last; then the face GAN
+//! as the paper trains it.
 
 use crate::config::{
     DiscriminatorConfig, FaceConfig, GeneratorConfig, GeneratorKind, ModelConfig, Stage,
@@ -9,17 +10,23 @@ use crate::config::{
 };
 use crate::networks::{Norm, VggLayer};
 
-/// The body stage's steps, and the step its adversarial terms start at.
-const BODY_STEPS: u64 = 200;
-const ADVERSARIAL_FROM: u64 = 150;
-const FACE_STEPS: u64 = 100;
+/// The body stage's steps, and the step its examples become pairs of frames (before it,
+/// single frames at half the cost place the body; the pairs then teach the temporal
+/// smoothing). The body stage stays reconstruction only: measured on the dancer, the
+/// adversarial terms after 170 reconstruction steps cost more than they gave within
+/// minutes (docs/performance.md). About 10 minutes on 2 CPU cores at 256x256.
+const BODY_STEPS: u64 = 1200;
+const TEMPORAL_FROM: u64 = 1000;
+/// The face GAN's steps, the paper's residual face generator on the body's output.
+const FACE_STEPS: u64 = 60;
 
 /// Adam's rate: reconstruction losses take 1e-3 (the U-Net experiment of docs/architecture.md section 5b),
 /// five times pix2pixHD's 2e-4.
 const LEARNING_RATE: f64 = 1e-3;
 
-/// Examples per step.
-const BATCH_SIZE: u64 = 4;
+/// Examples per step: one. On 2 cores four steps of one frame place the body better than
+/// one step of four at the same cost (docs/performance.md).
+const BATCH_SIZE: u64 = 1;
 
 /// L1 weight: pix2pixHD's lambda (10), as its VGG and feature-matching terms.
 const L1_WEIGHT: f64 = 10.0;
@@ -44,6 +51,9 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
         n_local_enhancers: 0,
         max_channels: if tiny { 32 } else { 256 },
         norm: Norm::Instance,
+        // The person and an alpha over the plate: on a cluttered room far better than
+        // painting the whole frame, on a plain backdrop as good (docs/performance.md).
+        composite: true,
         ..GeneratorConfig::default()
     };
     let discriminator = DiscriminatorConfig {
@@ -55,7 +65,8 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
     let face = FaceConfig::sized(tiny);
     let stages = vec![
         StageConfig {
-            adversarial_from: ADVERSARIAL_FROM,
+            adversarial_from: BODY_STEPS,
+            temporal_from: TEMPORAL_FROM,
             ..StageConfig::new(Stage::Global, BODY_STEPS)
         },
         StageConfig::new(Stage::Face, FACE_STEPS),
@@ -82,8 +93,8 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
             l1_body_weight: L1_BODY_WEIGHT,
             batch_size: BATCH_SIZE,
             stages,
-            sample_every: if tiny { 100 } else { 25 },
-            checkpoint_every: if tiny { 100 } else { 25 },
+            sample_every: 100,
+            checkpoint_every: 100,
         },
     }
     .with_temporal(true)

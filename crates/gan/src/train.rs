@@ -13,6 +13,7 @@ use dancenow_nn::tch::{self, Device, Kind, Tensor};
 use image::RgbImage;
 
 use crate::checkpoint::{self, Checkpoint, CheckpointError};
+use crate::composite;
 use crate::config::{ModelConfig, Stage, VggTerm};
 use crate::dataset::{Dataset, DatasetError, Example, FrameEntry, Split};
 use crate::generator::Generator;
@@ -41,6 +42,8 @@ pub enum TrainError {
     ModelDir(#[from] ModelDirError),
     #[error(transparent)]
     Vgg(#[from] VggError),
+    #[error(transparent)]
+    Plate(#[from] composite::BackgroundError),
     /// The dataset was prepared at another size than the model's.
     #[error(
         "{dataset}: the dataset's images are {}x{}, the model in {model} is {}x{}",
@@ -356,11 +359,13 @@ impl<'a> Pix2PixHD<'a> {
         adversarial: bool,
     ) -> LossRecord {
         let mut fakes: Vec<Tensor> = Vec::with_capacity(xs.len());
+        let mut alphas = Vec::new();
         for x in xs {
-            let fake = self.generator.frame(x, fakes.last());
-            fakes.push(fake);
+            let parts = self.generator.frame_parts(x, fakes.last());
+            fakes.push(parts.frame);
+            alphas.extend(parts.alpha);
         }
-        self.update(&Tensor::cat(xs, 1), &fakes, ys, lr, adversarial)
+        self.update(&Tensor::cat(xs, 1), &fakes, &alphas, ys, lr, adversarial)
     }
 
     /// One face GAN step on face crops (the face stage's networks): the generated face
@@ -377,6 +382,7 @@ impl<'a> Pix2PixHD<'a> {
         self.update(
             figure_crop,
             std::slice::from_ref(&fake),
+            &[],
             std::slice::from_ref(real_crop),
             lr,
             adversarial,
@@ -384,17 +390,19 @@ impl<'a> Pix2PixHD<'a> {
     }
 
     /// pix2pixHD's losses for `fakes` against `reals`, the discriminator seeing each
-    /// after the condition `cond`; then one Adam update of each network (of the
-    /// generator alone when not `adversarial`).
+    /// after the condition `cond`, and the alpha terms of a compositing generator's
+    /// `alphas` (none otherwise); then one Adam update of each network (of the generator
+    /// alone when not `adversarial`).
     fn update(
         &mut self,
         cond: &Tensor,
         fakes: &[Tensor],
+        alphas: &[Tensor],
         reals: &[Tensor],
         lr: f64,
         adversarial: bool,
     ) -> LossRecord {
-        let grads = self.gradients(cond, fakes, reals, adversarial);
+        let grads = self.gradients(cond, fakes, alphas, reals, adversarial);
         self.opt_g.step(&grads.generator, lr);
         if let Some(discriminator) = &grads.discriminator {
             self.opt_d.step(discriminator, lr);
@@ -441,18 +449,45 @@ impl<'a> Pix2PixHD<'a> {
         (g_vgg, g_l1)
     }
 
+    /// A compositing generator's alpha terms (docs/architecture.md section 5b): each
+    /// alpha pulled toward where its real frame differs from the plate near its stick
+    /// figure in `cond`, and kept smooth. Zero without alphas.
+    fn alpha_terms(&self, cond: &Tensor, alphas: &[Tensor], reals: &[Tensor]) -> Tensor {
+        let zero = Tensor::zeros([], (Kind::Float, cond.device()));
+        let Some(plate) = self.generator.plate().filter(|_| !alphas.is_empty()) else {
+            return zero;
+        };
+        let figures = cond.chunk(alphas.len() as i64, 1);
+        alphas
+            .iter()
+            .zip(reals)
+            .zip(&figures)
+            .map(|((alpha, real), figure)| {
+                let height = alpha.size()[2] as f64;
+                let radius = (composite::FIGURE_RADIUS_OF_HEIGHT * height).round() as i64;
+                let near = composite::figure_mask(figure, radius);
+                let target = composite::alpha_target(real, plate, &near);
+                composite::guidance_loss(alpha, &target) * composite::LAMBDA_MASK
+                    + composite::total_variation(alpha) * composite::LAMBDA_SMOOTH
+            })
+            .fold(zero, |sum, l| sum + l)
+    }
+
     /// The losses, and each network's gradients of its own loss, before either update;
-    /// without `adversarial`, the reconstruction losses and the generator's alone.
+    /// without `adversarial`, the reconstruction (and alpha) losses and the generator's
+    /// alone.
     fn gradients(
         &self,
         cond: &Tensor,
         fakes: &[Tensor],
+        alphas: &[Tensor],
         reals: &[Tensor],
         adversarial: bool,
     ) -> Gradients {
         let (g_vgg, g_l1) = self.reconstruction(cond, fakes, reals);
+        let g_mask = self.alpha_terms(cond, alphas, reals);
         if !adversarial {
-            let loss_g = &g_vgg + &g_l1;
+            let loss_g = &g_vgg + &g_l1 + &g_mask;
             let generator = self.opt_g.gradients(&loss_g, false);
             return Gradients {
                 losses: LossRecord {
@@ -464,6 +499,7 @@ impl<'a> Pix2PixHD<'a> {
                     d_real: 0.0,
                     d_fake: 0.0,
                     g_l1: g_l1.double_value(&[]),
+                    g_mask: g_mask.double_value(&[]),
                 },
                 generator,
                 discriminator: None,
@@ -487,7 +523,7 @@ impl<'a> Pix2PixHD<'a> {
 
         let g_gan = losses::lsgan(&on_fake, 1.0);
         let g_feat = losses::feature_matching(&on_fake, &on_real);
-        let loss_g = &g_gan + &g_feat + &g_vgg + &g_l1;
+        let loss_g = &g_gan + &g_feat + &g_vgg + &g_l1 + &g_mask;
 
         // The discriminator's first, keeping the graph: the generator's backward then
         // frees it all, the large generator activations with it.
@@ -503,6 +539,7 @@ impl<'a> Pix2PixHD<'a> {
                 d_real: d_real.double_value(&[]),
                 d_fake: d_fake.double_value(&[]),
                 g_l1: g_l1.double_value(&[]),
+                g_mask: g_mask.double_value(&[]),
             },
             generator,
             discriminator: Some(discriminator),
@@ -574,7 +611,8 @@ impl<'a> StageTrainer<'a> {
             });
         }
         let seed = config.training.seed.wrapping_add(stage_index as u64);
-        let nets = seeded(seed, || Pix2PixHD::new(config, stage, device, vgg));
+        let mut nets = seeded(seed, || Pix2PixHD::new(config, stage, device, vgg));
+        attach_plate(&mut nets.generator, dataset, config, device)?;
         let (w, _) = config.stage_size(stage);
         Ok(Self {
             config,
@@ -598,6 +636,7 @@ impl<'a> StageTrainer<'a> {
             let body_stage = self.config.body_stage();
             let (mut body, step) =
                 load_base(model, self.config, body_stage, self.stage, self.device)?;
+            attach_plate(&mut body, self.dataset, self.config, self.device)?;
             if fresh {
                 self.require_finished(model, body_stage, step)?;
             }
@@ -908,6 +947,27 @@ fn load_base(
     Ok(Generator::load(&path, config, stage, device)?)
 }
 
+/// Gives a compositing `generator` the dataset's background plate at its stage's size.
+fn attach_plate(
+    generator: &mut Generator,
+    dataset: &Dataset,
+    config: &ModelConfig,
+    device: Device,
+) -> Result<(), TrainError> {
+    if generator.composites() {
+        let (w, h) = config.stage_size(generator.stage);
+        let plate = composite::read_plate(
+            &dataset.layout.plate_path(),
+            &dataset.info.crop,
+            i64::from(w),
+            i64::from(h),
+            device,
+        )?;
+        generator.set_plate(plate);
+    }
+    Ok(())
+}
+
 /// The body generator's frame for the last of consecutive stick figures `xs`, each frame
 /// following the one before when the model is temporal.
 fn body_frame(body: &Generator, xs: &[Tensor]) -> Tensor {
@@ -953,6 +1013,7 @@ mod tests {
         let ours = nets.gradients(
             &x,
             std::slice::from_ref(&fake),
+            &[],
             std::slice::from_ref(&y),
             true,
         );

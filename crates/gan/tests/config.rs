@@ -5,7 +5,7 @@
 use dancenow_gan::config::generator_weights;
 use dancenow_gan::generator::Generator;
 use dancenow_gan::model_dir::ModelDirError;
-use dancenow_gan::{ConfigError, ModelConfig, ModelDir, Preset, Stage};
+use dancenow_gan::{ConfigError, ModelConfig, ModelDir, Preset, Stage, StageConfig};
 use dancenow_nn::tch::Device;
 
 /// `config` written to a model folder as a user could have edited it, then read back.
@@ -135,4 +135,39 @@ fn generator_weights_counts_what_the_generator_builds() {
             );
         }
     }
+}
+
+/// A stage given other steps keeps its schedule's shape: the switch to pairs of frames and
+/// to the adversarial terms at the same fraction, "never" still never, and the result valid.
+#[test]
+fn a_stage_given_other_steps_keeps_its_switch_points_in_proportion() {
+    let stage = StageConfig {
+        temporal_from: 250,
+        adversarial_from: 300,
+        ..StageConfig::new(Stage::Global, 300)
+    };
+    let longer = stage.with_steps(600);
+    assert_eq!(
+        (longer.steps, longer.temporal_from, longer.adversarial_from),
+        (600, 500, 600)
+    );
+    let shorter = StageConfig {
+        temporal_from: 100,
+        adversarial_from: 150,
+        ..stage
+    }
+    .with_steps(3);
+    assert_eq!(
+        (
+            shorter.steps,
+            shorter.temporal_from,
+            shorter.adversarial_from
+        ),
+        (3, 1, 2)
+    );
+    let mut config = Preset::Quick.config(64, 64);
+    for s in &mut config.training.stages {
+        *s = s.with_steps(7);
+    }
+    config.validate().unwrap();
 }

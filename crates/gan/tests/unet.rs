@@ -127,7 +127,13 @@ fn the_quick_preset_builds_a_unet_for_every_body_stage_and_keeps_the_face_gan() 
         "the weight count that bounds memory"
     );
     assert!(g.vs.variables().keys().all(|k| k.starts_with("unet.")));
+    // It composes over a plate, and without one says so instead of guessing.
+    assert!(g.composites());
     let x = Tensor::zeros([1, 3, 256, 256], (Kind::Float, Device::Cpu));
+    let err = g.f_frame(&x, None).unwrap_err().to_string();
+    assert!(err.contains("background plate"), "{err}");
+    let mut g = g;
+    g.set_plate(Tensor::zeros([1, 3, 256, 256], (Kind::Float, Device::Cpu)));
     assert_eq!(g.frame(&x, None).size(), [1, 3, 256, 256]);
     let face = Generator::new(&config, Stage::Face, Device::Cpu);
     assert!(face.vs.variables().keys().all(|k| k.starts_with("face.")));

@@ -36,6 +36,9 @@ pub struct DemoOptions {
     pub source: Option<PathBuf>,
     pub size: (u32, u32),
     pub preset: Preset,
+    /// Paint whole frames instead of compositing the person over the plate (see
+    /// `TrainOptions`).
+    pub paint: bool,
     pub steps: StepOverrides,
     /// The training budget; training stops there with a checkpoint, and says so.
     pub minutes: f64,
@@ -124,6 +127,7 @@ pub fn run(
             steps: args.steps.clone(),
             resume,
             no_temporal: false,
+            paint: args.paint && !resume,
             stage: None,
             minutes: Some(args.minutes),
             seed: None,

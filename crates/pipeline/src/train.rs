@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use dancenow_gan::{Dataset, Event, ModelConfig, ModelDir, Outcome, Preset, Stage, Target};
+use dancenow_gan::{
+    Dataset, Event, GeneratorKind, ModelConfig, ModelDir, Outcome, Preset, Stage, Target,
+};
 use dancenow_nn::DeviceChoice;
 use tracing::{info, warn};
 
@@ -31,16 +33,17 @@ impl StepOverrides {
         self.all.is_none() && self.per_stage.is_empty()
     }
 
-    /// Sets the steps of `config`'s stages; a stage the schedule lacks is an error.
+    /// Sets the steps of `config`'s stages, their switch points at the same fraction of
+    /// the stage; a stage the schedule lacks is an error.
     pub fn apply(&self, config: &mut ModelConfig) -> Result<()> {
         if let Some(steps) = self.all {
             for stage in &mut config.training.stages {
-                stage.steps = steps;
+                *stage = stage.with_steps(steps);
             }
         }
         for (name, steps) in &self.per_stage {
             match config.training.stages.iter_mut().find(|s| s.stage == *name) {
-                Some(stage) => stage.steps = *steps,
+                Some(stage) => *stage = stage.with_steps(*steps),
                 None => bail!(
                     "the {} preset has no {name} stage (its stages: {})",
                     config.preset,
@@ -69,6 +72,9 @@ pub struct TrainOptions {
     pub resume: bool,
     /// Train without temporal smoothing (the paper's baseline).
     pub no_temporal: bool,
+    /// A new U-Net model paints the whole frame instead of the person and an alpha over
+    /// the target's background plate (the U-Net presets' default).
+    pub paint: bool,
     /// Only this stage (its predecessors must be finished).
     pub stage: Option<Stage>,
     /// Stop with a checkpoint after this many minutes.
@@ -133,6 +139,12 @@ pub fn plan(options: &TrainOptions, dataset: &Dataset) -> Result<ModelConfig> {
                 model.config_path().display()
             );
         }
+        if options.paint && config.generator.composite {
+            bail!(
+                "--paint conflicts with the compositing model saved in {}",
+                model.config_path().display()
+            );
+        }
         if let Some(seed) = options.seed {
             if seed != config.training.seed {
                 bail!(
@@ -156,6 +168,16 @@ pub fn plan(options: &TrainOptions, dataset: &Dataset) -> Result<ModelConfig> {
         .config(dataset.info.width, dataset.info.height)
         .with_temporal(!options.no_temporal);
     config.training.seed = options.seed.unwrap_or(0);
+    if options.paint {
+        if config.generator.kind != GeneratorKind::UNet {
+            bail!(
+                "--paint is for the U-Net presets (quick, quick-tiny), which composite by \
+                 default; the {} preset always paints whole frames",
+                config.preset
+            );
+        }
+        config.generator.composite = false;
+    }
     options.steps.apply(&mut config)?;
     if let Err(problem) = config.validate() {
         bail!(
@@ -370,14 +392,29 @@ fn report_event(event: Event, progress: &dyn Progress, bar: &mut Option<Box<dyn 
         Event::Step(r) => {
             if let Some(b) = bar {
                 b.set_position(r.step);
+                // The terms this schedule has at this step, by name.
+                let terms: Vec<String> = [
+                    ("l1", r.g_l1),
+                    ("vgg", r.g_vgg),
+                    ("gan", r.g_gan),
+                    ("feat", r.g_feat),
+                    ("alpha", r.g_mask),
+                ]
+                .iter()
+                .filter(|(_, v)| *v != 0.0)
+                .map(|(name, v)| format!("{name} {v:.2}"))
+                .collect();
+                let d = r.d_total();
+                let d = if d != 0.0 {
+                    format!(", D {d:.3}")
+                } else {
+                    String::new()
+                };
                 b.set_message(&format!(
-                    "{} G {:.2} (gan {:.2} feat {:.2} vgg {:.2}) D {:.3}",
+                    "{} G {:.2} ({}){d}",
                     r.stage,
                     r.g_total(),
-                    r.g_gan,
-                    r.g_feat,
-                    r.g_vgg,
-                    r.d_total()
+                    terms.join(" ")
                 ));
             }
         }

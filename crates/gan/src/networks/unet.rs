@@ -117,6 +117,11 @@ impl UNet {
         }
     }
 
+    /// Whether the network has the alpha channel for compositing.
+    pub fn has_alpha(&self) -> bool {
+        self.config.alpha
+    }
+
     /// Colour and (when configured) alpha for input `x`, whose sides must be multiples of
     /// 2^`n_downsampling`; libtorch's failures (out of memory, say) as errors.
     pub fn f_forward_parts(&self, x: &Tensor) -> Result<UNetOutput, TchError> {
