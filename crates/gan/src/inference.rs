@@ -52,6 +52,10 @@ pub struct Renderer {
     /// The last frame generated, at the body stage's size: the next frame's input when
     /// the model is temporal.
     previous: Option<Tensor>,
+    /// Whether each frame follows the last: a temporal model whose body stage trained
+    /// on pairs of frames. One stopped before its pairs (`temporal_from`) knows only
+    /// frames that follow a black one.
+    follows: bool,
 }
 
 /// A stage's generator from its checkpoint, and the step it was saved at; a warning when
@@ -127,12 +131,27 @@ impl Renderer {
             }
             None
         };
+        let pairs_from = config
+            .training
+            .stages
+            .iter()
+            .find(|s| s.stage == body_stage)
+            .map_or(0, |s| s.temporal_from);
+        let follows = body.temporal && step > pairs_from;
+        if body.temporal && !follows {
+            tracing::warn!(
+                "{}: the {body_stage} stage stopped at step {step}, before its pairs of frames \
+                 (from step {pairs_from}); each frame is generated on its own",
+                model.root().display()
+            );
+        }
         Ok(Self {
             config,
             body,
             face,
             step,
             previous: None,
+            follows,
         })
     }
 
@@ -179,7 +198,7 @@ impl Renderer {
         let torch = |source| RenderError::Torch { device, source };
         let (generated, frame) = tch::no_grad(|| self.generate(figure, face)).map_err(torch)?;
         let image = f_to_image(&frame).map_err(torch)?;
-        if self.body.temporal {
+        if self.follows {
             self.previous = Some(generated);
         }
         Ok(image)

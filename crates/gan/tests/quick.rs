@@ -286,3 +286,41 @@ fn stopping_and_resuming_the_quick_preset_gives_the_weights_of_training_straight
     assert_eq!(first.dimensions(), (SIZE, SIZE));
     assert_ne!(first, second, "the second frame follows the first");
 }
+
+/// A temporal model stopped before its pairs of frames never learned to follow a frame:
+/// it renders each frame on its own (the same figure twice gives the same frame); once it
+/// has trained on pairs, each frame follows the last.
+#[test]
+fn a_model_stopped_before_its_pairs_renders_each_frame_on_its_own() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 12, 2, SIZE);
+    image::RgbImage::from_pixel(SIZE, SIZE, image::Rgb([200, 200, 190]))
+        .save(dataset.layout.plate_path())
+        .unwrap();
+    let mut config = body_only(Preset::QuickTiny, 4);
+    config.training.stages[0].temporal_from = 3;
+    let model = new_model(&tmp.path().join("model"), &config, &dataset);
+    let figure = dataset.load_image(&dataset.layout.figure_path(0)).unwrap();
+    let twice = |model: &ModelDir| {
+        let mut renderer = Renderer::load(model, Device::Cpu).unwrap();
+        let first = renderer.render(&figure, None).unwrap();
+        (first, renderer.render(&figure, None).unwrap())
+    };
+    let stop = AtomicBool::new(false);
+    let outcome = train(&model, &dataset, &options(&stop, Some(2)), &mut |_| {}).unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Stopped {
+            stage: Stage::Global,
+            step: 2
+        }
+    );
+    let (first, second) = twice(&model);
+    assert_eq!(first, second, "before its pairs: each frame on its own");
+    train(&model, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    let (first, second) = twice(&model);
+    assert_ne!(
+        first, second,
+        "after its pairs: the second frame follows the first"
+    );
+}
