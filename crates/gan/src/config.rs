@@ -542,7 +542,12 @@ impl ModelConfig {
     }
 
     pub fn has_stage(&self, stage: Stage) -> bool {
-        self.training.stages.iter().any(|s| s.stage == stage)
+        self.stage_schedule(stage).is_some()
+    }
+
+    /// `stage`'s place in the schedule (steps, switch points), when it has one.
+    pub fn stage_schedule(&self, stage: Stage) -> Option<&StageConfig> {
+        self.training.stages.iter().find(|s| s.stage == stage)
     }
 
     /// The generator options of a stage: the global stage before a local one has the

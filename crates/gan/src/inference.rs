@@ -67,12 +67,7 @@ fn load_stage(
     device: Device,
 ) -> Result<(Generator, u64), RenderError> {
     let (generator, step) = Generator::load(&model.checkpoint_path(stage), config, stage, device)?;
-    let planned = config
-        .training
-        .stages
-        .iter()
-        .find(|s| s.stage == stage)
-        .map_or(0, |s| s.steps);
+    let planned = config.stage_schedule(stage).map_or(0, |s| s.steps);
     if step < planned {
         tracing::warn!(
             "{}: using the {stage} stage at step {step} of {planned}; training is not finished",
@@ -132,10 +127,7 @@ impl Renderer {
             None
         };
         let pairs_from = config
-            .training
-            .stages
-            .iter()
-            .find(|s| s.stage == body_stage)
+            .stage_schedule(body_stage)
             .map_or(0, |s| s.temporal_from);
         let follows = body.temporal && step > pairs_from;
         if body.temporal && !follows {

@@ -691,13 +691,7 @@ impl<'a> StageTrainer<'a> {
         stage: Stage,
         step: u64,
     ) -> Result<(), TrainError> {
-        let steps = self
-            .config
-            .training
-            .stages
-            .iter()
-            .find(|s| s.stage == stage)
-            .map_or(0, |s| s.steps);
+        let steps = self.config.stage_schedule(stage).map_or(0, |s| s.steps);
         if step < steps {
             return Err(TrainError::StageNotFinished {
                 stage,

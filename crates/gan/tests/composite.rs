@@ -10,7 +10,6 @@ use dancenow_gan::generator::Generator;
 use dancenow_gan::images::to_tensor;
 use dancenow_gan::{
     train, Dataset, ModelConfig, ModelDir, Outcome, Preset, Renderer, Stage, Target, TrainError,
-    TrainOptions,
 };
 use dancenow_nn::tch::{self, Device, Tensor};
 use dancenow_pose::CropWindow;
@@ -46,16 +45,6 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
     model
 }
 
-fn options(stop: &AtomicBool) -> TrainOptions<'_> {
-    TrainOptions {
-        device: Device::Cpu,
-        vgg_weights: Some(common::vgg_weights()),
-        only_stage: None,
-        stop,
-        max_steps: None,
-    }
-}
-
 #[test]
 fn a_compositing_model_trains_its_alpha_and_gives_the_plate_where_alpha_is_0() {
     let tmp = tempfile::tempdir().unwrap();
@@ -64,7 +53,13 @@ fn a_compositing_model_trains_its_alpha_and_gives_the_plate_where_alpha_is_0() {
     let config = compositing(3);
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
     let stop = AtomicBool::new(false);
-    let outcome = train(&model, &dataset, &options(&stop), &mut |_| {}).unwrap();
+    let outcome = train(
+        &model,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     let losses = model.read_losses().unwrap();
     assert!(losses.iter().all(|r| r.g_mask > 0.0), "{losses:?}");
@@ -123,7 +118,13 @@ fn a_compositing_model_without_a_plate_says_which_file_is_missing() {
     let config = compositing(2);
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
     let stop = AtomicBool::new(false);
-    let err = train(&model, &dataset, &options(&stop), &mut |_| {}).unwrap_err();
+    let err = train(
+        &model,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap_err();
     assert!(matches!(err, TrainError::Plate(_)), "{err:?}");
     let message = err.to_string();
     assert!(

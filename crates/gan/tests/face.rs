@@ -32,11 +32,8 @@ fn options(
     max_steps: Option<u64>,
 ) -> TrainOptions<'_> {
     TrainOptions {
-        device: Device::Cpu,
-        vgg_weights: Some(common::vgg_weights()),
         only_stage,
-        stop,
-        max_steps,
+        ..common::cpu_options(stop, max_steps)
     }
 }
 

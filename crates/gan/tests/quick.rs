@@ -12,7 +12,6 @@ use dancenow_gan::dataset::{DatasetInfo, FrameEntry, Split};
 use dancenow_gan::plate::PlateBuilder;
 use dancenow_gan::{
     train, Dataset, DatasetWriter, ModelConfig, ModelDir, Outcome, Preset, Renderer, Stage, Target,
-    TrainOptions,
 };
 use dancenow_metrics::{Backbone, Lpips};
 use dancenow_nn::tch::{Device, Tensor};
@@ -153,16 +152,6 @@ fn new_model(dir: &Path, config: &ModelConfig, dataset: &Dataset) -> ModelDir {
     model
 }
 
-fn options(stop: &AtomicBool, max_steps: Option<u64>) -> TrainOptions<'_> {
-    TrainOptions {
-        device: Device::Cpu,
-        vgg_weights: Some(common::vgg_weights()),
-        only_stage: None,
-        stop,
-        max_steps,
-    }
-}
-
 /// The mean LPIPS (AlexNet) of the model's frames for the held-out clip, rendered in
 /// order.
 fn held_out_lpips(model: &ModelDir, dataset: &Dataset, lpips: &Lpips) -> f64 {
@@ -197,7 +186,13 @@ fn the_quick_preset_learns_the_dancer_better_than_pix2pixhd_in_the_same_steps() 
         let config = body_only(preset, STEPS);
         let model = new_model(&tmp.path().join(name), &config, &dataset);
         let start = std::time::Instant::now();
-        let outcome = train(&model, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+        let outcome = train(
+            &model,
+            &dataset,
+            &common::cpu_options(&stop, None),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(outcome, Outcome::Finished);
         scores.push(held_out_lpips(&model, &dataset, &lpips));
         eprintln!("{name}: {:.1} s", start.elapsed().as_secs_f64());
@@ -241,7 +236,13 @@ fn stopping_and_resuming_the_quick_preset_gives_the_weights_of_training_straight
     let stop = AtomicBool::new(false);
 
     let straight = new_model(&tmp.path().join("straight"), &config, &dataset);
-    train(&straight, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    train(
+        &straight,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
 
     let resumed = new_model(&tmp.path().join("resumed"), &config, &dataset);
     for (max, stage, step) in [
@@ -249,10 +250,22 @@ fn stopping_and_resuming_the_quick_preset_gives_the_weights_of_training_straight
         (3, Stage::Global, 6),
         (4, Stage::Face, 2),
     ] {
-        let outcome = train(&resumed, &dataset, &options(&stop, Some(max)), &mut |_| {}).unwrap();
+        let outcome = train(
+            &resumed,
+            &dataset,
+            &common::cpu_options(&stop, Some(max)),
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(outcome, Outcome::Stopped { stage, step });
     }
-    let last = train(&resumed, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    let last = train(
+        &resumed,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(last, Outcome::Finished);
 
     for stage in [Stage::Global, Stage::Face] {
@@ -307,7 +320,13 @@ fn a_model_stopped_before_its_pairs_renders_each_frame_on_its_own() {
         (first, renderer.render(&figure, None).unwrap())
     };
     let stop = AtomicBool::new(false);
-    let outcome = train(&model, &dataset, &options(&stop, Some(2)), &mut |_| {}).unwrap();
+    let outcome = train(
+        &model,
+        &dataset,
+        &common::cpu_options(&stop, Some(2)),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(
         outcome,
         Outcome::Stopped {
@@ -317,7 +336,13 @@ fn a_model_stopped_before_its_pairs_renders_each_frame_on_its_own() {
     );
     let (first, second) = twice(&model);
     assert_eq!(first, second, "before its pairs: each frame on its own");
-    train(&model, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    train(
+        &model,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
     let (first, second) = twice(&model);
     assert_ne!(
         first, second,

@@ -9,7 +9,7 @@ use dancenow_gan::dataset::Split;
 use dancenow_gan::generator::Generator;
 use dancenow_gan::images::to_tensor;
 use dancenow_gan::{
-    train, Dataset, ModelConfig, ModelDir, Outcome, Preset, Renderer, Stage, Target, TrainOptions,
+    train, Dataset, ModelConfig, ModelDir, Outcome, Preset, Renderer, Stage, Target,
 };
 use dancenow_nn::tch::{self, Device, Tensor};
 use image::RgbImage;
@@ -39,16 +39,6 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
         )
         .unwrap();
     model
-}
-
-fn options(stop: &AtomicBool, max_steps: Option<u64>) -> TrainOptions<'_> {
-    TrainOptions {
-        device: Device::Cpu,
-        vgg_weights: Some(common::vgg_weights()),
-        only_stage: None,
-        stop,
-        max_steps,
-    }
 }
 
 /// A model's frames for the held-out sequence, rendered in order (so a temporal model
@@ -93,7 +83,13 @@ fn motion_error(frames: &[(RgbImage, RgbImage)]) -> f64 {
 
 fn train_to_end(model: &ModelDir, dataset: &Dataset) -> Vec<(RgbImage, RgbImage)> {
     let stop = AtomicBool::new(false);
-    let outcome = train(model, dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    let outcome = train(
+        model,
+        dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(outcome, Outcome::Finished);
     let mut renderer = Renderer::load(model, Device::Cpu).unwrap();
     held_out_frames(dataset, |f| renderer.render(f, None).unwrap())
@@ -172,10 +168,22 @@ fn stopping_and_resuming_gives_the_weights_of_training_straight_through() {
     let stop = AtomicBool::new(false);
 
     let straight = new_model(&tmp.path().join("straight"), &config, &dataset);
-    train(&straight, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    train(
+        &straight,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
 
     let resumed = new_model(&tmp.path().join("resumed"), &config, &dataset);
-    let first = train(&resumed, &dataset, &options(&stop, Some(5)), &mut |_| {}).unwrap();
+    let first = train(
+        &resumed,
+        &dataset,
+        &common::cpu_options(&stop, Some(5)),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(
         first,
         Outcome::Stopped {
@@ -183,7 +191,13 @@ fn stopping_and_resuming_gives_the_weights_of_training_straight_through() {
             step: 5
         }
     );
-    let second = train(&resumed, &dataset, &options(&stop, None), &mut |_| {}).unwrap();
+    let second = train(
+        &resumed,
+        &dataset,
+        &common::cpu_options(&stop, None),
+        &mut |_| {},
+    )
+    .unwrap();
     assert_eq!(second, Outcome::Finished);
 
     let (a, b) = (checkpoint_tensors(&straight), checkpoint_tensors(&resumed));
@@ -227,7 +241,7 @@ fn corrupt_and_wrong_size_checkpoints_and_empty_datasets_are_clear_errors() {
     let config = tiny(2);
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
     let stop = AtomicBool::new(false);
-    let mut opts = options(&stop, None);
+    let mut opts = common::cpu_options(&stop, None);
     opts.vgg_weights = None;
     let mut no_vgg = config.clone();
     no_vgg.training.vgg_weight = 0.0;
@@ -293,7 +307,7 @@ fn diverging_training_stops_with_a_clear_message_and_keeps_the_last_checkpoint()
     config.training.checkpoint_every = 1;
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
     let stop = AtomicBool::new(false);
-    let mut opts = options(&stop, None);
+    let mut opts = common::cpu_options(&stop, None);
     opts.vgg_weights = None;
     let err = train(&model, &dataset, &opts, &mut |_| {})
         .unwrap_err()
@@ -328,7 +342,7 @@ fn plan_errors_say_what_is_wrong() {
     let mut config = Preset::Tiny.config(SIZE, SIZE);
     config.training.vgg_weight = 0.0;
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
-    let mut opts = options(&stop, None);
+    let mut opts = common::cpu_options(&stop, None);
     opts.vgg_weights = None;
 
     // The VGG loss without its weights.
@@ -443,7 +457,7 @@ fn rendering_errors_are_typed() {
     assert!(matches!(err, RenderError::NotTrained { .. }), "{err}");
 
     let stop = AtomicBool::new(false);
-    let mut opts = options(&stop, None);
+    let mut opts = common::cpu_options(&stop, None);
     opts.vgg_weights = None;
     train(&model, &dataset, &opts, &mut |_| {}).unwrap();
     let mut renderer = Renderer::load(&model, Device::Cpu).unwrap();

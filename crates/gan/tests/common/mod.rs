@@ -5,9 +5,11 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use dancenow_gan::dataset::{DatasetInfo, FrameEntry, Split};
-use dancenow_gan::{Dataset, DatasetWriter};
+use dancenow_gan::{Dataset, DatasetWriter, TrainOptions};
+use dancenow_nn::tch::Device;
 use dancenow_pose::normalize::VideoStats;
 use dancenow_pose::openpose::SequenceInfo;
 use dancenow_pose::render::StickFigure;
@@ -180,4 +182,16 @@ pub fn write_dataset(dir: &Path, frames: usize, val: usize, size: u32) -> Datase
             skipped_several_people: vec![],
         })
         .unwrap()
+}
+
+/// Training on the CPU with the real VGG weights, every stage, until `stop` or
+/// `max_steps` steps in this run.
+pub fn cpu_options(stop: &AtomicBool, max_steps: Option<u64>) -> TrainOptions<'_> {
+    TrainOptions {
+        device: Device::Cpu,
+        vgg_weights: Some(vgg_weights()),
+        only_stage: None,
+        stop,
+        max_steps,
+    }
 }
