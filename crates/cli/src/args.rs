@@ -98,6 +98,7 @@ pub struct DetectArgs {
 #[derive(Args)]
 pub struct PrepareArgs {
     /// The target person's video (or image folder).
+    #[arg(allow_hyphen_values = true)]
     pub input: PathBuf,
     /// Output folder for the dataset.
     #[arg(short, long)]
@@ -118,6 +119,7 @@ pub struct PrepareArgs {
 #[derive(Args)]
 pub struct TrainArgs {
     /// A dataset folder made by `dancenow prepare`.
+    #[arg(allow_hyphen_values = true)]
     pub data: PathBuf,
     /// The model folder: config.toml, checkpoints, samples, loss plot.
     #[arg(short, long)]
@@ -161,6 +163,7 @@ pub struct TrainArgs {
 #[derive(Args)]
 pub struct TransferArgs {
     /// The source dancer's video (or image folder).
+    #[arg(allow_hyphen_values = true)]
     pub source: PathBuf,
     /// A model folder made by `dancenow train`.
     #[arg(long)]
@@ -235,6 +238,7 @@ pub struct DemoArgs {
 pub struct EvalArgs {
     /// The dataset folder the model was trained on (made by `dancenow prepare`); its
     /// held-out frames are measured.
+    #[arg(allow_hyphen_values = true)]
     pub data: PathBuf,
     /// A model folder made by `dancenow train`.
     #[arg(long)]
@@ -259,6 +263,7 @@ pub struct EvalArgs {
 #[derive(Args)]
 pub struct ProbeArgs {
     /// A video file, an image, or a folder of images.
+    #[arg(allow_hyphen_values = true)]
     pub input: PathBuf,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -268,6 +273,7 @@ pub struct ProbeArgs {
 #[derive(Args)]
 pub struct PoseArgs {
     /// A video file, an image, or a folder of images (taken as consecutive frames).
+    #[arg(allow_hyphen_values = true)]
     pub input: PathBuf,
     /// Output folder for one OpenPose JSON file per frame and sequence.json.
     #[arg(short, long)]
@@ -282,6 +288,7 @@ pub struct PoseArgs {
 #[derive(Args)]
 pub struct RenderArgs {
     /// A folder of OpenPose JSON files (`*_keypoints.json`).
+    #[arg(allow_hyphen_values = true)]
     pub poses: PathBuf,
     /// Output: a .mp4 video, or a folder for PNG images.
     #[arg(short, long)]
@@ -303,6 +310,7 @@ pub struct RenderArgs {
 #[derive(Args)]
 pub struct NormalizeArgs {
     /// The source dancer's poses: a folder of OpenPose JSON files.
+    #[arg(allow_hyphen_values = true)]
     pub source: PathBuf,
     /// The target person's poses, whose proportions and ground line the output takes.
     #[arg(long)]
@@ -533,5 +541,33 @@ mod tests {
         }
         assert_eq!(parse_threads("0"), Ok(0));
         assert!(parse_threads("100000").is_err());
+    }
+
+    /// A file named like an option is still a file: `probe -dash.mp4` (issue 18), and an
+    /// option's value takes one with `=`; the real options keep working.
+    #[test]
+    fn paths_may_begin_with_a_dash() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.command);
+        match parse(&["dancenow", "probe", "-dash.mp4"]) {
+            Ok(Command::Probe(args)) => assert_eq!(args.input, PathBuf::from("-dash.mp4")),
+            _ => panic!("probe -dash.mp4 was not read as a file"),
+        }
+        match parse(&["dancenow", "probe", "--json", "-dash.mp4"]) {
+            Ok(Command::Probe(args)) => {
+                assert!(args.json && args.input == PathBuf::from("-dash.mp4"))
+            }
+            _ => panic!("probe --json -dash.mp4 was not read as a file"),
+        }
+        match parse(&["dancenow", "render", "-p.json", "--output=-out.mp4"]) {
+            Ok(Command::Render(args)) => {
+                assert_eq!(args.poses, PathBuf::from("-p.json"));
+                assert_eq!(args.output, PathBuf::from("-out.mp4"));
+            }
+            _ => panic!("render -p.json --output=-out.mp4 was not read as files"),
+        }
+        let help = parse(&["dancenow", "probe", "--help"])
+            .err()
+            .map(|e| e.kind());
+        assert_eq!(help, Some(clap::error::ErrorKind::DisplayHelp));
     }
 }
