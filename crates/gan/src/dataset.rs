@@ -13,6 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
+use dancenow_files::{FolderKind, StageError, StagedDir};
 use dancenow_nn::tch::{Device, Tensor};
 use dancenow_pose::normalize::VideoStats;
 use dancenow_pose::openpose::{self, SequenceInfo};
@@ -287,61 +288,45 @@ impl Dataset {
     }
 }
 
-/// Marks a folder that [`DatasetWriter`] is filling, so a later run may remove it.
-const UNFINISHED_MARK: &str = ".dancenow-unfinished";
-
 /// Whether a dataset may be written to `root`: it does not exist yet, or is an empty
 /// folder, or holds a dataset dancenow made (its `dataset.json`). Anything else is the
 /// user's, and refused before any work.
 pub fn check_output(root: &Path) -> Result<(), DatasetError> {
-    if is_ours_or_empty(root, DATASET_FILE)? {
-        Ok(())
-    } else {
-        Err(DatasetError::ForeignFolder {
+    match (DATASET_FOLDER.replaceable)(root) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(DatasetError::ForeignFolder {
             path: root.to_path_buf(),
-        })
+        }),
+        Err(e) => Err(io_error(root)(e)),
     }
 }
 
-/// `dir` is missing, an empty folder, or a folder holding `mark`.
-fn is_ours_or_empty(dir: &Path, mark: &str) -> Result<bool, DatasetError> {
-    let io = |source| DatasetError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
-        Err(e) => return Err(io(e)),
-        Ok(meta) if !meta.is_dir() => return Ok(false),
-        Ok(_) => {}
-    }
-    let empty = std::fs::read_dir(dir).map_err(io)?.next().is_none();
-    Ok(empty || dir.join(mark).is_file())
-}
-
-/// `ROOT.SUFFIX` beside `root` (not inside it, even when `root` ends in a slash).
-fn sibling(root: &Path, suffix: &str) -> Result<PathBuf, DatasetError> {
-    let absolute = std::path::absolute(root).map_err(|source| DatasetError::Io {
-        path: root.to_path_buf(),
-        source,
-    })?;
-    let name = absolute.file_name().ok_or_else(|| DatasetError::Invalid {
-        path: root.to_path_buf(),
-        problem: "a dataset needs a folder name of its own, not a root or `..`".into(),
-    })?;
-    let mut name = name.to_os_string();
-    name.push(suffix);
-    Ok(absolute.with_file_name(name))
-}
+/// A dataset folder: dancenow's when it holds `dataset.json`; a user's own files in it are
+/// kept when it is rewritten.
+const DATASET_FOLDER: FolderKind = FolderKind {
+    replaceable: |dir| dancenow_files::is_missing_empty_or_marked(dir, DATASET_FILE),
+    written_here: |name| {
+        [
+            DATASET_FILE,
+            IMAGES_DIR,
+            FIGURES_DIR,
+            POSES_DIR,
+            PLATE_FILE,
+            PLATE_SEEN_FILE,
+        ]
+        .iter()
+        .any(|ours| name == *ours)
+            || name.to_string_lossy().ends_with(".partial")
+    },
+};
 
 /// Writes a dataset folder frame by frame into `DATA.partial` beside `DATA`, which takes
 /// its place only in [`finish`](Self::finish): until then an earlier dataset in `DATA`
 /// stays as it was, and a writer dropped early (an error, Ctrl-C) removes what it wrote.
 pub struct DatasetWriter {
-    root: PathBuf,
+    staged: StagedDir,
     /// Where the frames go until the dataset is complete.
     layout: Layout,
-    finished: bool,
 }
 
 impl DatasetWriter {
@@ -349,27 +334,17 @@ impl DatasetWriter {
     /// starts a new dataset beside it.
     pub fn create(root: &Path, sequence: SequenceInfo) -> Result<Self, DatasetError> {
         check_output(root)?;
-        let staging = sibling(root, ".partial")?;
-        // An unfinished folder of an earlier run is ours to remove; a folder of that name
-        // without our mark is not.
-        if !is_ours_or_empty(&staging, UNFINISHED_MARK)? {
-            return Err(DatasetError::ForeignFolder { path: staging });
-        }
-        remove_dir_if_present(&staging)?;
-        std::fs::create_dir_all(&staging).map_err(io_error(&staging))?;
-        let writer = Self {
-            root: root.to_path_buf(),
-            layout: Layout::new(&staging),
-            finished: false,
-        };
-        let mark = staging.join(UNFINISHED_MARK);
-        std::fs::write(&mark, b"").map_err(io_error(&mark))?;
+        let staged = StagedDir::create(root, DATASET_FOLDER).map_err(|e| staging_error(e, root))?;
+        let staging = staged.path().to_path_buf();
         for dir in [IMAGES_DIR, FIGURES_DIR, POSES_DIR] {
             let dir = staging.join(dir);
             std::fs::create_dir(&dir).map_err(io_error(&dir))?;
         }
         openpose::write_sequence_info(&staging.join(POSES_DIR), &sequence)?;
-        Ok(writer)
+        Ok(Self {
+            staged,
+            layout: Layout::new(&staging),
+        })
     }
 
     /// Writes video frame `index`: its cropped image, its stick figure and its pose.
@@ -398,105 +373,34 @@ impl DatasetWriter {
 
     /// Checks `info`, writes `dataset.json` (which makes the folder a dataset), puts the
     /// new dataset in the place of any earlier one, and opens it.
-    pub fn finish(mut self, mut info: DatasetInfo) -> Result<Dataset, DatasetError> {
+    pub fn finish(self, mut info: DatasetInfo) -> Result<Dataset, DatasetError> {
         info.format = FORMAT.into();
-        info.check(&self.root.join(DATASET_FILE))?;
+        let root = self.staged.target().to_path_buf();
+        info.check(&root.join(DATASET_FILE))?;
         let text = serde_json::to_string_pretty(&info).expect("plain data serializes");
         openpose::write_atomically(&self.layout.info_path(), text.as_bytes())?;
-        let mark = self.layout.root().join(UNFINISHED_MARK);
-        std::fs::remove_file(&mark).map_err(io_error(&mark))?;
-        self.replace_old()?;
-        self.finished = true;
-        Dataset::open(&self.root)
-    }
-
-    /// Moves the finished dataset to `root`; an earlier one there goes aside first and
-    /// comes back if the move fails.
-    fn replace_old(&self) -> Result<(), DatasetError> {
-        let staging = self.layout.root();
-        // The folder may have changed since `create`.
-        check_output(&self.root)?;
-        if !self.root.exists() {
-            return std::fs::rename(staging, &self.root).map_err(io_error(&self.root));
-        }
-        // One atomic exchange where the file system has it: no moment, not even a crash,
-        // leaves `root` without a whole dataset. The old one is then at `staging`.
-        match exchange(staging, &self.root) {
-            Ok(()) => return remove_dir_if_present(staging),
-            Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) => {
-                return Err(io_error(&self.root)(e));
-            }
-            Err(_) => {}
-        }
-        let old = sibling(&self.root, ".old")?;
-        if !is_ours_or_empty(&old, DATASET_FILE)? {
-            return Err(DatasetError::ForeignFolder { path: old });
-        }
-        remove_dir_if_present(&old)?;
-        std::fs::rename(&self.root, &old).map_err(io_error(&self.root))?;
-        if let Err(source) = std::fs::rename(staging, &self.root) {
-            let _ = std::fs::rename(&old, &self.root);
-            return Err(DatasetError::Io {
-                path: self.root.clone(),
-                source,
-            });
-        }
-        remove_dir_if_present(&old)
+        self.staged.commit().map_err(|e| staging_error(e, &root))?;
+        Dataset::open(&root)
     }
 }
 
-impl Drop for DatasetWriter {
-    /// An unfinished dataset is removed; an earlier one in its place was never touched.
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_dir_all(self.layout.root());
-        }
+fn staging_error(error: StageError, root: &Path) -> DatasetError {
+    match error {
+        StageError::Io { path, source } => DatasetError::Io { path, source },
+        StageError::Foreign { path } => DatasetError::ForeignFolder { path },
+        StageError::NoName { path } => DatasetError::Invalid {
+            path,
+            problem: format!(
+                "{}: a dataset needs a folder name of its own",
+                root.display()
+            ),
+        },
     }
-}
-
-/// Swaps two paths in one step (Linux's `renameat2` with `RENAME_EXCHANGE`); ENOSYS or
-/// EINVAL where the kernel or file system cannot.
-#[cfg(target_os = "linux")]
-fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
-    use std::ffi::CString;
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| {
-        CString::new(p.as_os_str().as_bytes())
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
-    };
-    let (a, b) = (c(a)?, c(b)?);
-    // SAFETY: both are NUL-terminated paths that live across the call.
-    let done = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a.as_ptr(),
-            libc::AT_FDCWD,
-            b.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if done == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn exchange(_: &Path, _: &Path) -> std::io::Result<()> {
-    Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError {
     let path = path.to_path_buf();
     move |source| DatasetError::Io { path, source }
-}
-
-fn remove_dir_if_present(dir: &Path) -> Result<(), DatasetError> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io_error(dir)(e)),
-        _ => Ok(()),
-    }
 }
 
 /// Encodes a PNG in memory and writes it with every write checked (`image`'s own `save`

@@ -54,6 +54,13 @@ pub enum MediaError {
         path: PathBuf,
         source: image::ImageError,
     },
+    /// An output folder that holds files, none of them frames dancenow wrote: someone
+    /// else's, which dancenow neither deletes nor writes into.
+    #[error(
+        "{path}: the folder holds files but no frame_*.png of an earlier dancenow output; \
+         dancenow replaces only its own output: choose a new or empty folder"
+    )]
+    ForeignFolder { path: PathBuf },
     #[error("{path}")]
     Io {
         path: PathBuf,

@@ -1,8 +1,8 @@
 //! Folders of images as frame sources and sinks.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use dancenow_files::{FolderKind, StageError, StagedDir};
 use image::{ImageFormat, RgbImage};
 
 use crate::error::{MediaError, Result};
@@ -116,42 +116,62 @@ impl Iterator for ImageFolderReader {
     }
 }
 
-/// Writes `frame_000000.png`, `frame_000001.png`, ... each file complete or absent.
+/// Writes `frame_000000.png`, `frame_000001.png`, ... into a folder beside `dir`, which
+/// takes `dir`'s place whole in [`finish`](Self::finish): an earlier output there is never
+/// mixed with the new frames, and stays as it was when the job fails or is stopped.
 pub struct ImageFolderWriter {
-    dir: PathBuf,
+    staged: StagedDir,
     next: u64,
 }
 
-impl ImageFolderWriter {
-    /// Creates `dir` if needed; `frame_*.png` files an earlier run left there are removed,
-    /// so the folder never mixes two outputs. Other files are left alone.
-    pub fn create(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(MediaError::io(dir))?;
-        for entry in std::fs::read_dir(dir).map_err(MediaError::io(dir))? {
-            let path = entry.map_err(MediaError::io(dir))?.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if name.starts_with(FRAME_PREFIX) && name.ends_with(".png") {
-                std::fs::remove_file(&path).map_err(MediaError::io(&path))?;
-            }
+/// An image folder output: dancenow's when it holds frame files. A user's other files in
+/// it are kept; a folder of other files only is refused.
+const FRAME_FOLDER: FolderKind = FolderKind {
+    replaceable: |dir| {
+        if dancenow_files::is_missing_empty_or_marked(dir, "")? {
+            return Ok(true);
         }
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            next: 0,
+        let mut names = std::fs::read_dir(dir)?;
+        names.try_fold(false, |found, entry| {
+            Ok(found || is_frame_file(&entry?.file_name()))
         })
+    },
+    written_here: |name| is_frame_file(name) || name.to_string_lossy().ends_with(".partial"),
+};
+
+fn is_frame_file(name: &std::ffi::OsStr) -> bool {
+    let name = name.to_string_lossy();
+    name.starts_with(FRAME_PREFIX) && name.ends_with(".png")
+}
+
+impl ImageFolderWriter {
+    /// Refuses a `dir` that holds files but no frames of an earlier run (someone else's
+    /// folder), and starts the new folder beside it.
+    pub fn create(dir: &Path) -> Result<Self> {
+        let staged = StagedDir::create(dir, FRAME_FOLDER).map_err(|e| staging_error(e, dir))?;
+        Ok(Self { staged, next: 0 })
     }
 
     pub fn write(&mut self, frame: &RgbImage) -> Result<()> {
-        let path = self.dir.join(format!("{FRAME_PREFIX}{:06}.png", self.next));
-        save_atomically(frame, &path)?;
+        let name = format!("{FRAME_PREFIX}{:06}.png", self.next);
+        save_atomically(frame, &self.staged.path().join(name))?;
         self.next += 1;
         Ok(())
     }
 
+    /// Puts the finished folder in place of the earlier one; returns the frames written.
     pub fn finish(self) -> Result<u64> {
+        let dir = self.staged.target().to_path_buf();
+        self.staged.commit().map_err(|e| staging_error(e, &dir))?;
         Ok(self.next)
+    }
+}
+
+fn staging_error(error: StageError, dir: &Path) -> MediaError {
+    match error {
+        StageError::Foreign { path } if path == dir => MediaError::ForeignFolder { path },
+        StageError::Io { path, source } => MediaError::Io { path, source },
+        other => MediaError::Parameter(other.to_string()),
     }
 }
 
@@ -173,32 +193,10 @@ pub(crate) fn save_atomically(frame: &RgbImage, path: &Path) -> Result<()> {
 /// Writes `bytes` to `NAME.partial` and renames it to `path` once every byte is written;
 /// on failure the partial file is removed and `path` keeps what it held.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let partial = partial_path(path);
-    let written = std::fs::File::create(&partial).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.flush()
-    });
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(&partial);
-        return Err(MediaError::Io {
-            path: path.to_path_buf(),
-            source,
-        });
-    }
-    std::fs::rename(&partial, path).map_err(|source| {
-        let _ = std::fs::remove_file(&partial);
-        MediaError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+    dancenow_files::write_atomically(path, bytes).map_err(|source| MediaError::Io {
+        path: path.to_path_buf(),
+        source,
     })
-}
-
-/// Where a file is written before it is renamed into place: `NAME.partial`.
-pub(crate) fn partial_path(path: &Path) -> PathBuf {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    PathBuf::from(partial)
 }
 
 pub(crate) fn is_image(path: &Path) -> bool {

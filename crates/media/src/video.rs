@@ -259,7 +259,7 @@ impl VideoWriter {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(MediaError::io(parent))?;
         }
-        let partial = crate::folder::partial_path(path);
+        let partial = dancenow_files::partial_path(path);
         let output = file_arg(&partial);
         let audio = audio.map(file_arg);
         let size = format!("{width}x{height}");

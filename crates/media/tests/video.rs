@@ -248,6 +248,40 @@ fn a_rewritten_image_folder_holds_only_the_new_frames() {
     assert_eq!(source.info().frame_count, Some(2));
 }
 
+/// dancenow deletes only what it made (issue 18): a folder of someone else's files is
+/// refused, and a user's file beside earlier frames survives their replacement.
+#[test]
+fn an_image_folder_output_keeps_what_dancenow_did_not_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    std::fs::write(photos.join("holiday.jpg"), "mine").unwrap();
+    let err = FrameSink::create(&photos, 96, 64, 24.0).err().unwrap();
+    assert!(
+        err.to_string().contains("choose a new or empty folder"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(&photos).unwrap().count(), 1);
+
+    let frames = dir.path().join("frames");
+    for (run, count) in [(0, 3), (1, 1)] {
+        let mut sink = FrameSink::create(&frames, 96, 64, 24.0).unwrap();
+        for t in 0..count {
+            sink.write(&synthetic_frame(t, 96, 64)).unwrap();
+        }
+        sink.finish().unwrap();
+        if run == 0 {
+            std::fs::write(frames.join("notes.txt"), "mine").unwrap();
+        }
+    }
+    assert_eq!(
+        std::fs::read_to_string(frames.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert!(frames.join("frame_000000.png").is_file());
+    assert!(!frames.join("frame_000001.png").exists());
+}
+
 #[test]
 fn an_image_file_output_takes_exactly_one_frame() {
     let dir = tempfile::tempdir().unwrap();

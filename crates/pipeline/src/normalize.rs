@@ -14,7 +14,7 @@ use crate::source_poses::{self, SourcePoseOptions};
 use crate::track::read_poses;
 
 /// The file beside the normalized poses recording how they were made.
-pub const PARAMETERS_FILE: &str = "normalization.json";
+pub const PARAMETERS_FILE: &str = openpose::NORMALIZATION_FILE;
 
 #[derive(Debug, Clone)]
 pub struct NormalizeOptions {
@@ -93,7 +93,8 @@ pub fn run(options: &NormalizeOptions, progress: &dyn Progress) -> Result<u64> {
     drop(bar);
     let parameters =
         serde_json::to_string_pretty(&normalized).context("serializing the parameters")?;
-    openpose::write_atomically(&options.output.join(PARAMETERS_FILE), parameters.as_bytes())?;
+    openpose::write_atomically(&writer.dir().join(PARAMETERS_FILE), parameters.as_bytes())?;
+    writer.finish()?;
     info!(
         "wrote {} normalized frames and {PARAMETERS_FILE} to {}",
         normalized.track.len(),

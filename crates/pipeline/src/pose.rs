@@ -173,6 +173,7 @@ pub fn run(options: &PoseOptions, progress: &dyn Progress) -> Result<PoseSummary
         Ok(())
     })?;
     drop(bar);
+    writer.finish()?;
     summary.seconds = start.elapsed().as_secs_f64();
     if let (Some(sink), Some(path)) = (preview, &args.preview) {
         sink.finish()

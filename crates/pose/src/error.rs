@@ -35,6 +35,9 @@ pub enum PoseError {
     /// Poses that cannot give what was asked of them, e.g. normalization statistics.
     #[error("{0}")]
     Insufficient(String),
+    /// An output that could not be put in place (see `dancenow_files`).
+    #[error(transparent)]
+    Output(dancenow_files::StageError),
 }
 
 impl PoseError {

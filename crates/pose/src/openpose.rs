@@ -10,6 +10,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use dancenow_files::{FolderKind, StageError, StagedDir};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -20,6 +21,8 @@ use crate::keypoints::{
 
 const KEYPOINTS_SUFFIX: &str = "_keypoints.json";
 const SEQUENCE_FILE: &str = "sequence.json";
+/// Where `normalize` keeps the parameters it applied, beside the frames.
+pub const NORMALIZATION_FILE: &str = "normalization.json";
 /// Frame sides beyond this are taken for corruption, not video.
 const MAX_FRAME_SIDE: u32 = 16_384;
 /// The highest frame rate a pose folder may state: high-speed cameras reach it, and a
@@ -235,11 +238,7 @@ pub fn write_frame(path: &Path, frame: &Frame) -> Result<()> {
 
 /// Writes `bytes` to a temporary file beside `path`, then renames it into place.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = PathBuf::from(partial);
-    fs::write(&partial, bytes).map_err(PoseError::io(&partial))?;
-    fs::rename(&partial, path).map_err(PoseError::io(path))
+    dancenow_files::write_atomically(path, bytes).map_err(PoseError::io(path))
 }
 
 /// Writes a whole sequence as OpenPose does, plus `sequence.json`.
@@ -256,7 +255,7 @@ pub fn write_sequence(dir: &Path, name: &str, sequence: &PoseSequence) -> Result
     for frame in &sequence.frames {
         writer.write(frame)?;
     }
-    Ok(())
+    writer.finish()
 }
 
 /// Writes `sequence.json`: the video's rate and size, which OpenPose's files lack.
@@ -267,65 +266,80 @@ pub fn write_sequence_info(dir: &Path, info: &SequenceInfo) -> Result<()> {
 
 /// Whether poses may be written to `dir`: it does not exist, is empty, or holds
 /// `sequence.json`, the mark of a folder dancenow wrote. A folder of someone else's files
-/// (OpenPose's own output, photos) is refused, since writing there replaces frame files.
+/// (OpenPose's own output, photos) is refused, since the new poses replace it whole.
 pub fn check_output_folder(dir: &Path) -> Result<()> {
-    let foreign = || PoseError::ForeignFolder {
-        dir: dir.to_path_buf(),
-    };
-    match fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(PoseError::io(dir)(e)),
-        Ok(meta) if !meta.is_dir() => return Err(foreign()),
-        Ok(_) => {}
-    }
-    let empty = fs::read_dir(dir)
-        .map_err(PoseError::io(dir))?
-        .next()
-        .is_none();
-    if empty || dir.join(SEQUENCE_FILE).is_file() {
-        Ok(())
-    } else {
-        Err(foreign())
+    match (POSE_FOLDER.replaceable)(dir) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(PoseError::ForeignFolder {
+            dir: dir.to_path_buf(),
+        }),
+        Err(e) => Err(PoseError::io(dir)(e)),
     }
 }
 
+/// A pose folder: dancenow's when it holds `sequence.json`. It writes the frame files,
+/// `sequence.json` and `normalize`'s parameters there; a user's other files are kept.
+const POSE_FOLDER: FolderKind = FolderKind {
+    replaceable: |dir| dancenow_files::is_missing_empty_or_marked(dir, SEQUENCE_FILE),
+    written_here: |name| {
+        let name = name.to_string_lossy();
+        name.ends_with(KEYPOINTS_SUFFIX)
+            || name.ends_with(".partial")
+            || [SEQUENCE_FILE, NORMALIZATION_FILE].contains(&name.as_ref())
+    },
+};
+
 /// Writes frames one at a time, so a long video's poses never sit in memory together.
+/// They are written into a folder beside `dir`, which takes `dir`'s place whole in
+/// [`finish`](Self::finish): an earlier output there is never mixed with the new one, and
+/// stays as it was when the job fails or is stopped.
 pub struct SequenceWriter {
-    dir: PathBuf,
+    staged: StagedDir,
     name: String,
     next: usize,
 }
 
 impl SequenceWriter {
-    /// Creates `dir` if needed. A folder that holds files is written to only if it holds
-    /// `sequence.json` (dancenow wrote it); then the frame files an earlier run left
-    /// there are removed, so the folder never mixes two sequences, and other files are
-    /// left alone. See [`check_output_folder`].
+    /// Refuses a `dir` that holds files but no `sequence.json` (see
+    /// [`check_output_folder`]), and starts the new folder beside it.
     pub fn create(dir: &Path, name: &str, info: SequenceInfo) -> Result<Self> {
         check_output_folder(dir)?;
-        fs::create_dir_all(dir).map_err(PoseError::io(dir))?;
-        match frame_files(dir) {
-            Ok(old) => {
-                for path in old {
-                    fs::remove_file(&path).map_err(PoseError::io(&path))?;
-                }
-            }
-            Err(PoseError::NoFrames { .. }) => {}
-            Err(e) => return Err(e),
-        }
-        write_sequence_info(dir, &info)?;
+        let staged = StagedDir::create(dir, POSE_FOLDER).map_err(|e| staging_error(e, dir))?;
+        write_sequence_info(staged.path(), &info)?;
         Ok(Self {
-            dir: dir.to_path_buf(),
+            staged,
             name: name.to_string(),
             next: 0,
         })
     }
 
     pub fn write(&mut self, frame: &Frame) -> Result<()> {
-        let path = self.dir.join(frame_file_name(&self.name, self.next));
+        let path = self
+            .staged
+            .path()
+            .join(frame_file_name(&self.name, self.next));
         write_frame(&path, frame)?;
         self.next += 1;
         Ok(())
+    }
+
+    /// The folder being written, for files that go beside the frames.
+    pub fn dir(&self) -> &Path {
+        self.staged.path()
+    }
+
+    /// Puts the finished folder in place of the earlier one.
+    pub fn finish(self) -> Result<()> {
+        let dir = self.staged.target().to_path_buf();
+        self.staged.commit().map_err(|e| staging_error(e, &dir))
+    }
+}
+
+fn staging_error(error: StageError, dir: &Path) -> PoseError {
+    match error {
+        StageError::Foreign { path } if path == dir => PoseError::ForeignFolder { dir: path },
+        StageError::Io { path, source } => PoseError::Io { path, source },
+        other => PoseError::Output(other),
     }
 }
 

@@ -217,6 +217,36 @@ fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
     );
 }
 
+/// A run that stops part-way (an error, Ctrl-C: the writer is dropped unfinished) leaves
+/// the earlier poses exactly as they were, and nothing beside them (issue 18).
+#[test]
+fn an_unfinished_rewrite_leaves_the_earlier_poses_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let poses = dir.path().join("poses");
+    let earlier = PoseSequence {
+        fps: 30.0,
+        width: 1920,
+        height: 1080,
+        frames: vec![
+            Frame {
+                people: vec![sample_person(0.0)]
+            };
+            3
+        ],
+    };
+    openpose::write_sequence(&poses, "long", &earlier).unwrap();
+    let info = SequenceInfo {
+        fps: 25.0,
+        width: 640,
+        height: 480,
+    };
+    let mut writer = openpose::SequenceWriter::create(&poses, "new", info).unwrap();
+    writer.write(&Frame::default()).unwrap();
+    drop(writer);
+    assert_eq!(openpose::read_sequence(&poses, None).unwrap(), earlier);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
 /// Poses go only into a new or empty folder, or one dancenow wrote (its `sequence.json`):
 /// a folder of OpenPose's own output would otherwise lose its frame files.
 #[test]
