@@ -124,8 +124,10 @@ pub struct TrainArgs {
     /// The model folder: config.toml, checkpoints, samples, loss plot.
     #[arg(short, long)]
     pub output: PathBuf,
-    /// Network sizes and schedule of a new model: tiny (tests), small (CPU, the default)
-    /// or paper (GPU). On --resume, the saved preset is used (naming another is an error).
+    /// Network sizes and schedule of a new model: quick (the default: a U-Net that learns
+    /// a person in CPU minutes), small (pix2pixHD for CPU), paper (pix2pixHD, GPU), or
+    /// quick-tiny / tiny (tests). On --resume, the saved preset is used (naming another is
+    /// an error).
     #[arg(long)]
     pub preset: Option<dancenow_gan::Preset>,
     /// Training steps: N for every stage, or per stage as `global=300,local=200,face=200`
@@ -554,7 +556,7 @@ mod tests {
         }
         match parse(&["dancenow", "probe", "--json", "-dash.mp4"]) {
             Ok(Command::Probe(args)) => {
-                assert!(args.json && args.input == PathBuf::from("-dash.mp4"))
+                assert!(args.json && args.input == std::path::Path::new("-dash.mp4"))
             }
             _ => panic!("probe --json -dash.mp4 was not read as a file"),
         }

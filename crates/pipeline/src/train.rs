@@ -17,7 +17,7 @@ use tracing::{info, warn};
 use crate::progress::{Phase, Progress};
 
 /// The preset a new model gets when none is named.
-pub const DEFAULT_PRESET: Preset = Preset::Small;
+pub const DEFAULT_PRESET: Preset = Preset::Quick;
 /// The longest time budget accepted: a year, in minutes.
 pub const MAX_MINUTES: f64 = 525_600.0;
 
