@@ -3,6 +3,7 @@
 //! then only someone where and as big as the followed person was last seen is taken up
 //! ([`crate::identity`]), and until then the frames have nobody.
 
+use std::f32::consts::FRAC_PI_2;
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
 
@@ -53,6 +54,10 @@ const LEFT_EYE: usize = 2;
 /// Detections the landmark model looks at on a frame where the followed person is
 /// sought, best fitting first: each costs as much as tracking a frame.
 const MAX_TRIED: usize = 2;
+/// How long after a loss the followed person is also looked for turned by a half and a
+/// quarter turn (a flip takes about a second).
+const TURNED_SEARCH_SECONDS: f32 = 1.0;
+const TURNS: [f32; 3] = [std::f32::consts::PI, FRAC_PI_2, -FRAC_PI_2];
 /// The detector's score from which a person where the followed one was last seen is
 /// looked at (MediaPipe's 0.5 misses the sports2d man crouching after his flip: 0.34 to
 /// 0.39 there).
@@ -281,13 +286,21 @@ impl BodyStage {
             candidates = unsure.iter().map(|d| d.roi).collect();
             ranked = self.identity.ranked(&candidates);
         }
-        for index in ranked.into_iter().take(MAX_TRIED) {
-            if let Some(landmarks) = self.model.landmarks(frame, &candidates[index])? {
+        let tried: Vec<Roi> = ranked
+            .into_iter()
+            .take(MAX_TRIED)
+            .map(|i| candidates[i])
+            .collect();
+        for roi in &tried {
+            if let Some(landmarks) = self.model.landmarks(frame, roi)? {
                 // The landmark model may settle on someone beside the detection.
                 if self.identity.fits(&landmarks.next_roi) {
                     return self.found(frame, landmarks, Some(count));
                 }
             }
+        }
+        if let Some(landmarks) = self.turned_search(frame, &tried)? {
+            return self.found(frame, landmarks, Some(count));
         }
         self.roi = None;
         self.face_roi = None;
@@ -296,6 +309,51 @@ impl BodyStage {
             landmarks: None,
             detected_people: Some(count),
         })
+    }
+
+    /// The followed person lost a moment ago, looked for turned: upside down in a flip,
+    /// or lying, the detector's rotation (from the head and hips it guessed) can be off by
+    /// a half or a quarter turn, and the landmark model then sees no body. The regions
+    /// tried are the detections' and the place they were last seen; only on the frames of
+    /// the first [`TURNED_SEARCH_SECONDS`] of a loss, so a person who left costs little.
+    fn turned_search(
+        &mut self,
+        frame: &Frame,
+        detections: &[Roi],
+    ) -> Result<Option<BodyLandmarks>, DetectError> {
+        let Some(last) = self.identity.last_seen() else {
+            return Ok(None);
+        };
+        let lost_for = last.frames_ago as f32 / self.identity.frame_rate();
+        let Some(size) = last.size.filter(|_| lost_for <= TURNED_SEARCH_SECONDS) else {
+            return Ok(None);
+        };
+        let last_place = Roi {
+            cx: last.centre.0,
+            cy: last.centre.1,
+            size,
+            rotation: 0.0,
+        };
+        let turned = |roi: Roi, turns: &'static [f32]| {
+            turns.iter().map(move |turn| Roi {
+                rotation: roi.rotation + turn,
+                ..roi
+            })
+        };
+        // The last place upright too: the region tracked there was turned as the body was.
+        let regions = detections
+            .iter()
+            .flat_map(|&roi| turned(roi, &TURNS))
+            .chain(turned(last_place, &[0.0]))
+            .chain(turned(last_place, &TURNS));
+        for roi in regions {
+            if let Some(landmarks) = self.model.landmarks(frame, &roi)? {
+                if self.identity.fits(&landmarks.next_roi) {
+                    return Ok(Some(landmarks));
+                }
+            }
+        }
+        Ok(None)
     }
 
     fn found(
