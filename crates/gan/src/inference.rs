@@ -43,6 +43,12 @@ pub enum RenderError {
     Torch { device: Device, source: TchError },
 }
 
+/// A rendered frame, and the body model's frame under it where the face GAN refined it.
+pub struct Rendered {
+    pub frame: RgbImage,
+    pub before_face_gan: Option<RgbImage>,
+}
+
 pub struct Renderer {
     pub config: ModelConfig,
     body: Generator,
@@ -173,6 +179,16 @@ impl Renderer {
         figure: &RgbImage,
         face: Option<FaceBox>,
     ) -> Result<RgbImage, RenderError> {
+        Ok(self.render_parts(figure, face)?.frame)
+    }
+
+    /// [`render`](Self::render), and the body model's frame before the face GAN refined
+    /// it (the paper's comparison of faces with and without the face GAN).
+    pub fn render_parts(
+        &mut self,
+        figure: &RgbImage,
+        face: Option<FaceBox>,
+    ) -> Result<Rendered, RenderError> {
         let (width, height) = (self.config.width, self.config.height);
         if let Some(face) = face {
             let inside = |start: u32, limit: u32| {
@@ -188,21 +204,29 @@ impl Renderer {
         }
         let device = self.body.vs.device();
         let torch = |source| RenderError::Torch { device, source };
-        let (generated, frame) = tch::no_grad(|| self.generate(figure, face)).map_err(torch)?;
+        let (generated, full, frame) =
+            tch::no_grad(|| self.generate(figure, face)).map_err(torch)?;
         let image = f_to_image(&frame).map_err(torch)?;
+        let before_face_gan = match full {
+            Some(full) => Some(f_to_image(&full).map_err(torch)?),
+            None => None,
+        };
         if self.follows {
             self.previous = Some(generated);
         }
-        Ok(image)
+        Ok(Rendered {
+            frame: image,
+            before_face_gan,
+        })
     }
 
-    /// The body model's frame at its stage's size, and the full frame with the face
-    /// refined.
+    /// The body model's frame at its stage's size; at full size, when the face GAN
+    /// refined it; and the full frame with the face refined.
     fn generate(
         &self,
         figure: &RgbImage,
         face: Option<FaceBox>,
-    ) -> Result<(Tensor, Tensor), TchError> {
+    ) -> Result<(Tensor, Option<Tensor>, Tensor), TchError> {
         let (w, h) = (i64::from(self.config.width), i64::from(self.config.height));
         let device = self.body.vs.device();
         let figure = f_resize(&f_to_tensor(figure, device)?, h, w)?;
@@ -212,12 +236,13 @@ impl Renderer {
             .body
             .f_frame(&f_shrink(&figure, factor)?, self.previous.as_ref())?;
         let full = f_resize(&generated, h, w)?;
-        let frame = match (&self.face, face) {
+        Ok(match (&self.face, face) {
             (Some(face_gan), Some(face)) => {
-                crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())?
+                let frame =
+                    crate::face::refine(face_gan, &figure, &full, face, self.config.face_side())?;
+                (generated, Some(full), frame)
             }
-            _ => full,
-        };
-        Ok((generated, frame))
+            _ => (generated, None, full),
+        })
     }
 }

@@ -25,6 +25,6 @@ pub use config::{
     StageConfig,
 };
 pub use dataset::{Dataset, DatasetError, DatasetWriter};
-pub use inference::{RenderError, Renderer};
+pub use inference::{RenderError, Rendered, Renderer};
 pub use model_dir::{ModelDir, Target};
 pub use train::{train, Event, Outcome, TrainError, TrainOptions};

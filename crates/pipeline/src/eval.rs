@@ -213,9 +213,10 @@ fn measure(
             let entry = &frames[i];
             let figure = dataset.load_image(&dataset.layout.figure_path(entry.index))?;
             let real = dataset.load_image(&dataset.layout.image_path(entry.index))?;
-            let generated = renderer
-                .render(&figure, entry.face)
+            let rendered = renderer
+                .render_parts(&figure, entry.face)
                 .with_context(|| format!("generating held-out frame {}", entry.index))?;
+            let generated = rendered.frame;
             let body_ssim = ssim_images(&generated, &real)?;
             let body_lpips = judges.lpips.distance_images(&generated, &real)?;
             let (face_ssim, face_lpips) = match entry.face {
@@ -227,6 +228,13 @@ fn measure(
                     )
                 }
                 None => (None, None),
+            };
+            let face_before_gan = match (entry.face, &rendered.before_face_gan) {
+                (Some(face), Some(before)) => {
+                    let (g, r) = (face_crop(before, face), face_crop(&real, face));
+                    Some((ssim_images(&g, &r)?, judges.lpips.distance_images(&g, &r)?))
+                }
+                _ => None,
             };
             let found = judges
                 .tracker
@@ -244,6 +252,7 @@ fn measure(
                 body_lpips,
                 face_ssim,
                 face_lpips,
+                face_before_gan,
             });
             bar.inc();
         }

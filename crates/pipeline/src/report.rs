@@ -19,6 +19,9 @@ pub struct FrameScores {
     /// `None` where the frame has no face box.
     pub face_ssim: Option<f64>,
     pub face_lpips: Option<f64>,
+    /// The face box of the body model's frame before the face GAN refined it; `None`
+    /// also where the model has no face GAN.
+    pub face_before_gan: Option<(f64, f64)>,
 }
 
 /// What was measured for one model.
@@ -86,6 +89,23 @@ impl ModelReport {
     pub fn face_lpips(&self) -> Option<f64> {
         mean(self.scores.iter().filter_map(|s| s.face_lpips))
     }
+
+    /// Face SSIM and LPIPS of the body model alone, on the frames the face GAN refined,
+    /// and the face GAN's on the same frames.
+    pub fn face_gan_ablation(&self) -> Option<[(f64, f64); 2]> {
+        let refined: Vec<&FrameScores> = self
+            .scores
+            .iter()
+            .filter(|s| s.face_before_gan.is_some())
+            .collect();
+        let before = refined.iter().filter_map(|s| s.face_before_gan);
+        let after = refined.iter().filter_map(|s| s.face_ssim.zip(s.face_lpips));
+        Some([mean_pair(before)?, mean_pair(after)?])
+    }
+}
+
+fn mean_pair(pairs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<(f64, f64)> {
+    Some((mean(pairs.clone().map(|p| p.0))?, mean(pairs.map(|p| p.1))?))
 }
 
 pub struct Report {
@@ -185,6 +205,40 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
                             .count()
                             .to_string(),
                     ]
+                })
+                .collect(),
+        },
+        Block::Heading("Face GAN".into()),
+        Block::Text(
+            "The paper's comparison of faces (its table 2): the face box of the body model's \
+             frame, and of the same frame once the face GAN refined it."
+                .into(),
+        ),
+        Block::Table {
+            header: ["model", "faces", "face SSIM ↑", "face LPIPS ↓", "frames"]
+                .map(String::from)
+                .to_vec(),
+            rows: models
+                .iter()
+                .filter_map(|m| Some((m, m.face_gan_ablation()?)))
+                .flat_map(|(m, [before, after])| {
+                    let frames = m
+                        .scores
+                        .iter()
+                        .filter(|s| s.face_before_gan.is_some())
+                        .count()
+                        .to_string();
+                    [("body model alone", before), ("with the face GAN", after)].map(
+                        |(faces, (ssim, lpips))| {
+                            vec![
+                                m.name.clone(),
+                                faces.to_string(),
+                                number(Some(ssim), 4),
+                                number(Some(lpips), 4),
+                                frames.clone(),
+                            ]
+                        },
+                    )
                 })
                 .collect(),
         },
@@ -464,6 +518,10 @@ fn json(report: &Report) -> serde_json::Value {
                 "body_lpips": m.body_lpips(),
                 "face_ssim": m.face_ssim(),
                 "face_lpips": m.face_lpips(),
+                "face_gan_ablation": m.face_gan_ablation().map(|[before, after]| serde_json::json!({
+                    "body_model_alone": {"face_ssim": before.0, "face_lpips": before.1},
+                    "with_face_gan": {"face_ssim": after.0, "face_lpips": after.1},
+                })),
                 "pose_distance": {
                     "body": m.pose.part(Part::Body).mean(),
                     "face": m.pose.part(Part::Face).mean(),
@@ -480,6 +538,9 @@ fn json(report: &Report) -> serde_json::Value {
                     "body_lpips": s.body_lpips,
                     "face_ssim": s.face_ssim,
                     "face_lpips": s.face_lpips,
+                    "face_before_gan": s.face_before_gan.map(|(ssim, lpips)| {
+                        serde_json::json!({"face_ssim": ssim, "face_lpips": lpips})
+                    }),
                 })).collect::<Vec<_>>(),
             })
         }).collect::<Vec<_>>(),
@@ -524,6 +585,7 @@ mod tests {
                 body_lpips: 0.25,
                 face_ssim: None,
                 face_lpips: None,
+                face_before_gan: None,
             }],
             pose: PoseDistance::default(),
             jitter: [None; 3],
@@ -565,5 +627,51 @@ mod tests {
             let end = alt.find('"').unwrap();
             assert!(alt[end..].starts_with("\">"), "alt=\"{}", &alt[..end + 20]);
         }
+    }
+
+    /// The paper's face comparison: the body model's faces beside the face GAN's, on the
+    /// frames the face GAN refined only, in the page and in metrics.json.
+    #[test]
+    fn faces_before_and_after_the_face_gan_are_compared() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut refined = model("refined");
+        let frame = |index, face: Option<(f64, f64)>, before| FrameScores {
+            index,
+            body_ssim: 0.5,
+            body_lpips: 0.25,
+            face_ssim: face.map(|f| f.0),
+            face_lpips: face.map(|f| f.1),
+            face_before_gan: before,
+        };
+        refined.scores = vec![
+            frame(3, Some((0.8, 0.1)), Some((0.6, 0.3))),
+            frame(4, Some((0.6, 0.2)), Some((0.4, 0.5))),
+            frame(5, None, None),
+        ];
+        let [before, after] = refined.face_gan_ablation().unwrap();
+        assert!((before.0 - 0.5).abs() < 1e-12 && (before.1 - 0.4).abs() < 1e-12);
+        assert!((after.0 - 0.7).abs() < 1e-12 && (after.1 - 0.15).abs() < 1e-12);
+        assert!(model("plain").face_gan_ablation().is_none());
+
+        let report = Report {
+            dataset: "/data/d".into(),
+            frames: vec![3, 4, 5],
+            size: (8, 8),
+            real_jitter: [None; 3],
+            models: vec![refined, model("plain")],
+        };
+        write(&report, dir.path()).unwrap();
+        let page = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(
+            page.contains("| refined | body model alone | 0.5000 | 0.4000 | 2 |"),
+            "{page}"
+        );
+        assert!(page.contains("| refined | with the face GAN | 0.7000 | 0.1500 | 2 |"));
+        assert!(!page.contains("| plain | body model alone"));
+        let metrics = std::fs::read_to_string(dir.path().join("metrics.json")).unwrap();
+        let metrics: serde_json::Value = serde_json::from_str(&metrics).unwrap();
+        let ablation = &metrics["models"][0]["face_gan_ablation"];
+        assert_eq!(ablation["body_model_alone"]["face_lpips"], 0.4);
+        assert!(metrics["models"][1]["face_gan_ablation"].is_null());
     }
 }
