@@ -403,18 +403,13 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DatasetError {
     move |source| DatasetError::Io { path, source }
 }
 
-/// Encodes a PNG in memory and writes it with every write checked (`image`'s own `save`
-/// drops the error of its last buffered write, so a full disk gave empty files).
+/// [`crate::images::save_png`], its error naming the file.
 fn save_png<P>(image: &image::ImageBuffer<P, Vec<u8>>, path: &Path) -> Result<(), DatasetError>
 where
     P: image::PixelWithColorType<Subpixel = u8>,
 {
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    image
-        .write_to(&mut bytes, image::ImageFormat::Png)
-        .map_err(|source| DatasetError::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    std::fs::write(path, bytes.into_inner()).map_err(io_error(path))
+    crate::images::save_png(image, path).map_err(|source| DatasetError::Image {
+        path: path.to_path_buf(),
+        source,
+    })
 }

@@ -100,6 +100,21 @@ pub fn grid(rows: &[Vec<&RgbImage>]) -> RgbImage {
     out
 }
 
+/// Writes `image` as a PNG at `path`, whole or not at all: encoded in memory, written
+/// with every write checked (`image`'s own `save` drops the error of its last buffered
+/// write, so a full disk gave empty files), then renamed into place.
+pub fn save_png<P>(
+    image: &image::ImageBuffer<P, Vec<u8>>,
+    path: &std::path::Path,
+) -> Result<(), image::ImageError>
+where
+    P: image::PixelWithColorType<Subpixel = u8>,
+{
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut bytes, image::ImageFormat::Png)?;
+    dancenow_files::write_atomically(path, bytes.get_ref()).map_err(image::ImageError::IoError)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

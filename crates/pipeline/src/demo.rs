@@ -213,7 +213,6 @@ fn write_strip(video: &Path, path: &Path) -> Result<()> {
         anyhow::bail!("{} has no frames", video.display());
     }
     let column: Vec<Vec<&RgbImage>> = frames.iter().map(|f| vec![f]).collect();
-    dancenow_gan::images::grid(&column)
-        .save(path)
+    dancenow_gan::images::save_png(&dancenow_gan::images::grid(&column), path)
         .with_context(|| format!("writing {}", path.display()))
 }

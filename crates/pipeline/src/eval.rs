@@ -44,6 +44,7 @@ pub fn run(options: &EvalOptions, progress: &dyn Progress) -> Result<(Report, Pa
     for other in &args.compare {
         crate::require_exists(other, "model to compare")?;
     }
+    report::check_output(&args.output)?;
     let dataset = Dataset::open(&args.data)?;
     let held_out: Vec<FrameEntry> = dataset.split(Split::Val).into_iter().cloned().collect();
     if held_out.is_empty() {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use base64::Engine as _;
+use dancenow_files::{FolderKind, StagedDir};
 use dancenow_gan::plot::{write_line_chart, Line};
 use dancenow_metrics::{Part, PoseDistance};
 use image::RgbImage;
@@ -316,9 +317,9 @@ fn document(report: &Report, dir: &Path) -> Result<Vec<Block>> {
         .chain(std::iter::once("real".to_string()))
         .collect();
     let strip = samples(models);
-    strip
-        .save(dir.join("samples.png"))
-        .with_context(|| format!("writing {}", dir.join("samples.png").display()))?;
+    let path = dir.join("samples.png");
+    dancenow_gan::images::save_png(&strip, &path)
+        .with_context(|| format!("writing {}", path.display()))?;
     doc.push(Block::Picture {
         file: "samples.png".into(),
         caption: columns.join(" | "),
@@ -547,21 +548,54 @@ fn json(report: &Report) -> serde_json::Value {
     })
 }
 
-/// Writes the report into `dir` (created); returns the HTML page's path.
+/// A report folder: dancenow's when it holds `metrics.json`. The report's files are
+/// written there; a user's other files are kept when it is rewritten.
+const REPORT_FOLDER: FolderKind = FolderKind {
+    replaceable: |dir| dancenow_files::is_missing_empty_or_marked(dir, METRICS_FILE),
+    written_here: |name| {
+        let name = name.to_string_lossy();
+        [METRICS_FILE, "report.md", "report.html"].contains(&name.as_ref())
+            || name.ends_with(".png")
+            || name.ends_with(".partial")
+    },
+};
+const METRICS_FILE: &str = "metrics.json";
+
+/// Refuses, before any work, a report folder that holds files but no `metrics.json`:
+/// someone else's, which a report would replace.
+pub fn check_output(dir: &Path) -> Result<()> {
+    anyhow::ensure!(
+        (REPORT_FOLDER.replaceable)(dir).with_context(|| format!("reading {}", dir.display()))?,
+        "{}: the folder holds files but no {METRICS_FILE}, so it is not a report dancenow \
+         wrote; dancenow replaces only its own output: choose a new or empty folder",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Writes the report beside `dir` and puts it in `dir`'s place once whole (an earlier
+/// report there stays as it was until then); returns the HTML page's path.
 pub fn write(report: &Report, dir: &Path) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let doc = document(report, dir)?;
-    let write = |name: &str, text: String| -> Result<PathBuf> {
-        let path = dir.join(name);
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        Ok(path)
+    check_output(dir)?;
+    let staged = StagedDir::create(dir, REPORT_FOLDER)
+        .with_context(|| format!("starting the report {}", dir.display()))?;
+    let staging = staged.path();
+    let doc = document(report, staging)?;
+    let write = |name: &str, text: String| -> Result<()> {
+        let path = staging.join(name);
+        dancenow_files::write_atomically(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))
     };
     write(
-        "metrics.json",
+        METRICS_FILE,
         serde_json::to_string_pretty(&json(report))? + "\n",
     )?;
     write("report.md", markdown(&doc))?;
-    write("report.html", html(&doc, dir)?)
+    write("report.html", html(&doc, staging)?)?;
+    staged
+        .commit()
+        .with_context(|| format!("putting the report in {}", dir.display()))?;
+    Ok(dir.join("report.html"))
 }
 
 #[cfg(test)]
@@ -673,5 +707,44 @@ mod tests {
         let ablation = &metrics["models"][0]["face_gan_ablation"];
         assert_eq!(ablation["body_model_alone"]["face_lpips"], 0.4);
         assert!(metrics["models"][1]["face_gan_ablation"].is_null());
+    }
+
+    /// dancenow deletes only what it made (issue 18): a folder of someone else's files is
+    /// refused and left alone; a report folder is replaced whole, keeping a user's file.
+    #[test]
+    fn a_report_replaces_only_a_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = |name: &str| Report {
+            dataset: "/data/d".into(),
+            frames: vec![3],
+            size: (8, 8),
+            real_jitter: [None; 3],
+            models: vec![model(name)],
+        };
+        let theirs = dir.path().join("documents");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::write(theirs.join("report.md"), "my own report").unwrap();
+        let err = write(&report("a"), &theirs).unwrap_err().to_string();
+        assert!(err.contains("choose a new or empty folder"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(theirs.join("report.md")).unwrap(),
+            "my own report"
+        );
+
+        let ours = dir.path().join("report");
+        write(&report("first"), &ours).unwrap();
+        std::fs::write(ours.join("notes.txt"), "mine").unwrap();
+        write(&report("second"), &ours).unwrap();
+        let metrics = std::fs::read_to_string(ours.join("metrics.json")).unwrap();
+        assert!(metrics.contains("second") && !metrics.contains("first"));
+        assert_eq!(
+            std::fs::read_to_string(ours.join("notes.txt")).unwrap(),
+            "mine"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "nothing left beside"
+        );
     }
 }
