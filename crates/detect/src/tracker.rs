@@ -85,6 +85,9 @@ struct BodyStage {
     model: BlazePose,
     face: Option<FaceModel>,
     roi: Option<Roi>,
+    /// The turn that found the body on the last frame, when it was found turned: the
+    /// region the landmark model gives from a turned crop is tried so turned too.
+    turn: f32,
     /// The region the face was tracked in on the last frame.
     face_roi: Option<Roi>,
     /// Where and how big the followed person was last seen, to pick them (and nobody
@@ -107,6 +110,7 @@ impl Tracker {
                 model,
                 face: None,
                 roi: None,
+                turn: 0.0,
                 face_roi: None,
                 identity: Identity::default(),
             },
@@ -150,6 +154,7 @@ impl Tracker {
     /// Forgets the followed person (for a new video, or independent images).
     pub fn reset(&mut self) {
         self.body.roi = None;
+        self.body.turn = 0.0;
         self.body.face_roi = None;
         let fps = self.body.identity.frame_rate();
         self.body.identity = Identity::default().with_frame_rate(fps.into());
@@ -270,9 +275,22 @@ impl BodyStage {
         self.identity.next_frame();
         if let Some(roi) = self.roi {
             if let Some(landmarks) = self.model.landmarks(frame, &roi)? {
+                self.turn = 0.0;
                 return self.found(frame, landmarks, None);
             }
+            if self.turn != 0.0 {
+                let turned = Roi {
+                    rotation: roi.rotation + self.turn,
+                    ..roi
+                };
+                if let Some(landmarks) = self.model.landmarks(frame, &turned)? {
+                    if self.identity.fits(&landmarks.next_roi) {
+                        return self.found(frame, landmarks, None);
+                    }
+                }
+            }
         }
+        self.turn = 0.0;
         let [sure, unsure] = self
             .model
             .detect_each(frame, [MIN_DETECTION_SCORE, MIN_REACQUIRE_SCORE])?;
@@ -299,7 +317,8 @@ impl BodyStage {
                 }
             }
         }
-        if let Some(landmarks) = self.turned_search(frame, &tried)? {
+        if let Some((landmarks, turn)) = self.turned_search(frame, &tried)? {
+            self.turn = turn;
             return self.found(frame, landmarks, Some(count));
         }
         self.roi = None;
@@ -320,7 +339,7 @@ impl BodyStage {
         &mut self,
         frame: &Frame,
         detections: &[Roi],
-    ) -> Result<Option<BodyLandmarks>, DetectError> {
+    ) -> Result<Option<(BodyLandmarks, f32)>, DetectError> {
         let Some(last) = self.identity.last_seen() else {
             return Ok(None);
         };
@@ -335,9 +354,12 @@ impl BodyStage {
             rotation: 0.0,
         };
         let turned = |roi: Roi, turns: &'static [f32]| {
-            turns.iter().map(move |turn| Roi {
-                rotation: roi.rotation + turn,
-                ..roi
+            turns.iter().map(move |&turn| {
+                let region = Roi {
+                    rotation: roi.rotation + turn,
+                    ..roi
+                };
+                (region, turn)
             })
         };
         // The last place upright too: the region tracked there was turned as the body was.
@@ -346,10 +368,10 @@ impl BodyStage {
             .flat_map(|&roi| turned(roi, &TURNS))
             .chain(turned(last_place, &[0.0]))
             .chain(turned(last_place, &TURNS));
-        for roi in regions {
+        for (roi, turn) in regions {
             if let Some(landmarks) = self.model.landmarks(frame, &roi)? {
                 if self.identity.fits(&landmarks.next_roi) {
-                    return Ok(Some(landmarks));
+                    return Ok(Some((landmarks, turn)));
                 }
             }
         }
