@@ -17,7 +17,7 @@ pub enum GeneratorKind {
 }
 
 /// The body generator's options, named as pix2pixHD names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct GeneratorConfig {
     /// The network; absent in files older than the U-Net: pix2pixHD.
     #[serde(default)]
@@ -47,6 +47,11 @@ pub struct GeneratorConfig {
     /// painting the whole frame. Absent in older files: painting.
     #[serde(default)]
     pub composite: bool,
+    /// Compositing only: how far from the drawn stick figure, as a share of the frame
+    /// height, the person may show; beyond it the output is the plate (0: anywhere).
+    /// Keeps a soft halo of alpha off the plate on poses the target never made.
+    #[serde(default)]
+    pub alpha_reach: f64,
 }
 
 /// The U-Net's channel cap when a file does not say: pix2pix's `UnetGenerator` caps at
@@ -70,6 +75,7 @@ impl Default for GeneratorConfig {
             max_channels: default_max_channels(),
             norm: Norm::Instance,
             composite: false,
+            alpha_reach: 0.0,
         }
     }
 }
@@ -330,6 +336,10 @@ pub struct TrainingConfig {
     /// background (1: all alike).
     #[serde(default = "unit_weight")]
     pub l1_body_weight: f64,
+    /// How much more a pixel near the stick figure's wrists counts in the L1 loss, on top
+    /// of `l1_body_weight` (1: no more; hands and gloves are small and move fast).
+    #[serde(default = "unit_weight")]
+    pub l1_hand_weight: f64,
     /// Examples per step (1: pix2pixHD's).
     #[serde(default = "one")]
     pub batch_size: u64,
@@ -477,6 +487,7 @@ impl Pix2PixHDSize {
                 vgg_layers: pix2pixhd_vgg_terms(),
                 l1_weight: 0.0,
                 l1_body_weight: 1.0,
+                l1_hand_weight: 1.0,
                 batch_size: 1,
                 stages,
                 sample_every: if self == Pix2PixHDSize::Tiny {
@@ -660,6 +671,13 @@ impl ModelConfig {
             0..=MAX_LOCAL_ENHANCERS,
         )?;
         in_range("generator.n_blocks_local", g.n_blocks_local, 0..=MAX_BLOCKS)?;
+        if !(g.alpha_reach.is_finite() && (0.0..=1.0).contains(&g.alpha_reach)) {
+            return Err(out_of_range(
+                "generator.alpha_reach",
+                g.alpha_reach,
+                "a share of the frame height from 0 (no limit) to 1",
+            ));
+        }
         if g.composite && g.kind != GeneratorKind::UNet {
             return Err(out_of_range(
                 "generator.composite",
@@ -770,6 +788,7 @@ impl ModelConfig {
         let weights = [
             ("training.l1_weight", t.l1_weight),
             ("training.l1_body_weight", t.l1_body_weight),
+            ("training.l1_hand_weight", t.l1_hand_weight),
         ]
         .into_iter()
         .chain(

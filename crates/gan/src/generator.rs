@@ -27,6 +27,9 @@ pub struct Generator {
     /// The background the person is composed over (`[1, 3, H, W]` at the stage's size),
     /// for a compositing U-Net; see [`Self::set_plate`].
     plate: Option<Tensor>,
+    /// How far from the stick figure a compositing generator's person may show, as a
+    /// share of the height (`generator.alpha_reach`; 0: anywhere).
+    alpha_reach: f64,
 }
 
 /// A generated frame, and the alpha it was composed with (compositing U-Net only).
@@ -55,6 +58,7 @@ impl Generator {
             temporal: config.temporal && stage != Stage::Face,
             network,
             plate: None,
+            alpha_reach: options.alpha_reach,
         }
     }
 
@@ -150,6 +154,15 @@ impl Generator {
                         self.stage
                     ))
                 })?;
+                // A new tensor, not `*=`: the sigmoid's backward needs its output intact.
+                let alpha = if self.alpha_reach > 0.0 {
+                    // The stick figure is the input's first three channels.
+                    let figure = x.narrow(1, 0, 3);
+                    let radius = (self.alpha_reach * x.size()[2] as f64).round() as i64;
+                    alpha * crate::composite::figure_reach(&figure, radius)
+                } else {
+                    alpha
+                };
                 return Ok(FrameParts {
                     frame: crate::composite::composite(&parts.rgb, &alpha, plate),
                     alpha: Some(alpha),

@@ -32,6 +32,14 @@ const BATCH_SIZE: u64 = 1;
 const L1_WEIGHT: f64 = 10.0;
 /// Pixels near the stick figure count this much more than the background in L1.
 const L1_BODY_WEIGHT: f64 = 4.0;
+/// Pixels near the wrists count this much more again: without it the gloves fade into
+/// the sleeves (docs/performance.md).
+const L1_HAND_WEIGHT: f64 = 4.0;
+
+/// How far from the stick figure the person may show, as a share of the frame height:
+/// past the alpha's teaching neighbourhood (`composite::FIGURE_RADIUS_OF_HEIGHT`), so
+/// that only the halo on poses the target never made is cut (docs/performance.md).
+const ALPHA_REACH: f64 = 0.1;
 
 /// The VGG layers compared, early ones only (relu1_2 .. relu3_3, as in the experiment),
 /// weighted as pix2pixHD weights its finer layers.
@@ -54,6 +62,7 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
         // The person and an alpha over the plate: on a cluttered room far better than
         // painting the whole frame, on a plain backdrop as good (docs/performance.md).
         composite: true,
+        alpha_reach: ALPHA_REACH,
         ..GeneratorConfig::default()
     };
     let discriminator = DiscriminatorConfig {
@@ -91,6 +100,7 @@ pub(crate) fn config(width: u32, height: u32, tiny: bool) -> ModelConfig {
                 .collect(),
             l1_weight: L1_WEIGHT,
             l1_body_weight: L1_BODY_WEIGHT,
+            l1_hand_weight: L1_HAND_WEIGHT,
             batch_size: BATCH_SIZE,
             stages,
             sample_every: 100,

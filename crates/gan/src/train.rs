@@ -315,6 +315,7 @@ pub struct Pix2PixHD<'a> {
     vgg_terms: Vec<VggTerm>,
     l1_weight: f64,
     l1_body_weight: f64,
+    l1_hand_weight: f64,
 }
 
 impl<'a> Pix2PixHD<'a> {
@@ -336,6 +337,7 @@ impl<'a> Pix2PixHD<'a> {
             vgg_terms: t.vgg_layers.clone(),
             l1_weight: t.l1_weight,
             l1_body_weight: t.l1_body_weight,
+            l1_hand_weight: t.l1_hand_weight,
         }
     }
 
@@ -440,8 +442,10 @@ impl<'a> Pix2PixHD<'a> {
             .zip(reals)
             .zip(&figures)
             .map(|((f, y), x)| {
-                let weights = (self.l1_body_weight != 1.0)
-                    .then(|| reconstruction::l1_weights(x, self.l1_body_weight));
+                let weights =
+                    (self.l1_body_weight != 1.0 || self.l1_hand_weight != 1.0).then(|| {
+                        reconstruction::l1_weights(x, self.l1_body_weight, self.l1_hand_weight)
+                    });
                 reconstruction::weighted_l1(f, y, weights.as_ref())
             })
             .fold(zero(), |a, l| a + l)
@@ -896,13 +900,10 @@ impl<'a> StageTrainer<'a> {
             rows.push(cells.iter().map(to_image).collect());
         }
         let grid = grid(&rows.iter().map(|r| r.iter().collect()).collect::<Vec<_>>());
-        let partial = path.with_extension("partial.png");
-        grid.save(&partial)
-            .and_then(|()| std::fs::rename(&partial, path).map_err(Into::into))
-            .map_err(|source| TrainError::Sample {
-                path: path.to_path_buf(),
-                source,
-            })
+        crate::images::save_png(&grid, path).map_err(|source| TrainError::Sample {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 

@@ -40,6 +40,7 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
         stats: dataset.info.stats.clone(),
         crop: Some(dataset.info.crop),
         video_size: Some((SIZE, SIZE)),
+        hands: false,
     };
     model.initialize(config, &target).unwrap();
     model
@@ -50,7 +51,9 @@ fn a_compositing_model_trains_its_alpha_and_gives_the_plate_where_alpha_is_0() {
     let tmp = tempfile::tempdir().unwrap();
     let dataset = common::write_dataset(&tmp.path().join("data"), 8, 2, SIZE);
     plate_image().save(dataset.layout.plate_path()).unwrap();
-    let config = compositing(3);
+    // The alpha unbounded, to see it reach 1 everywhere (the reach has its own test).
+    let mut config = compositing(3);
+    config.generator.alpha_reach = 0.0;
     let model = new_model(&tmp.path().join("model"), &config, &dataset);
     let stop = AtomicBool::new(false);
     let outcome = train(
@@ -183,4 +186,82 @@ fn the_plate_is_cut_and_scaled_as_the_frames_are() {
     assert_eq!(plate.size(), [1, 3, 16, 16]);
     let red: Tensor = plate.get(0).get(0);
     assert!(red.min().double_value(&[]) > 0.99, "{red}");
+}
+
+/// The person shows only near the stick figure (`generator.alpha_reach`): with the alpha
+/// pushed to 1, the frame is the person on the figure and the plate, exactly, beyond the
+/// reach, whatever the network paints there.
+#[test]
+fn the_person_shows_only_within_reach_of_the_stick_figure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dataset = common::write_dataset(&tmp.path().join("data"), 8, 2, SIZE);
+    plate_image().save(dataset.layout.plate_path()).unwrap();
+    let config = compositing(1);
+    assert!(config.generator.alpha_reach > 0.0);
+    let mut generator = Generator::new(&config, Stage::Global, Device::Cpu);
+    let plate = to_tensor(&plate_image(), Device::Cpu);
+    generator.set_plate(plate.shallow_clone());
+    let bias = generator.vs.variables()["unet.out.bias"].shallow_clone();
+    tch::no_grad(|| {
+        let _ = bias.get(3).fill_(100.0);
+    });
+    let figure = dataset.load_image(&dataset.layout.figure_path(0)).unwrap();
+    let x = to_tensor(&figure, Device::Cpu);
+    let parts = generator.frame_parts(&x, None);
+    let alpha = parts.alpha.unwrap();
+    let radius = (config.generator.alpha_reach * SIZE as f64).round() as i64;
+    let drawn = |px: u32, py: u32| figure.get_pixel(px, py).0.iter().any(|&c| c < 255);
+    let (mut on, mut beyond) = (0, 0);
+    for y in 0..SIZE {
+        for x in 0..SIZE {
+            let a = alpha.double_value(&[0, 0, y as i64, x as i64]);
+            let near = (0..SIZE).any(|fy| {
+                (0..SIZE).any(|fx| {
+                    drawn(fx, fy)
+                        && (fx as i64 - x as i64).abs() <= radius + 1
+                        && (fy as i64 - y as i64).abs() <= radius + 1
+                })
+            });
+            if drawn(x, y) {
+                assert!(a > 1.0 - 1e-6, "alpha {a} on the figure at ({x}, {y})");
+                on += 1;
+            } else if !near {
+                assert_eq!(a, 0.0, "alpha beyond the reach at ({x}, {y})");
+                for c in 0..3 {
+                    let at = [0, c, y as i64, x as i64];
+                    let got = parts.frame.double_value(&at);
+                    assert!((got - plate.double_value(&at)).abs() < 1e-6);
+                }
+                beyond += 1;
+            }
+        }
+    }
+    assert!(
+        on > 0 && beyond > 0,
+        "{on} pixels on the figure, {beyond} beyond"
+    );
+}
+
+/// The reach grows round, not as a box: a dot's reach holds points along the axes at
+/// nine tenths of the radius and none at the corners of the square around it.
+#[test]
+fn the_reach_of_a_dot_is_round() {
+    let size = 64;
+    let mut figure = RgbImage::from_pixel(size, size, Rgb([255, 255, 255]));
+    figure.put_pixel(32, 32, Rgb([255, 0, 0]));
+    let reach = dancenow_gan::composite::figure_reach(&to_tensor(&figure, Device::Cpu), 20);
+    let at = |x: i64, y: i64| reach.double_value(&[0, 0, y, x]);
+    assert_eq!(at(32, 32), 1.0);
+    for (x, y) in [(32 + 12, 32), (32, 32 - 12), (32 + 9, 32 + 9)] {
+        assert_eq!(at(x, y), 1.0, "({x}, {y}) is well within the reach");
+    }
+    assert!(at(32 + 18, 32) > 0.0, "the reach fades only at its edge");
+    for (x, y) in [
+        (32 + 17, 32 + 17),
+        (32 - 17, 32 - 17),
+        (32 + 25, 32),
+        (0, 0),
+    ] {
+        assert_eq!(at(x, y), 0.0, "({x}, {y}) is beyond the reach");
+    }
 }
