@@ -40,7 +40,6 @@ fn new_model(dir: &std::path::Path, config: &ModelConfig, dataset: &Dataset) -> 
         stats: dataset.info.stats.clone(),
         crop: Some(dataset.info.crop),
         video_size: Some((SIZE, SIZE)),
-        hands: false,
     };
     model.initialize(config, &target).unwrap();
     model
