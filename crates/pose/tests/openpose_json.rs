@@ -187,10 +187,9 @@ fn non_finite_keypoints_are_not_written_as_null() {
     assert!(!path.exists());
 }
 
-#[test]
-fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
-    let dir = tempfile::tempdir().unwrap();
-    let sequence = |frames: usize| PoseSequence {
+/// `frames` frames of the sample person standing still, 1920x1080 at 30 fps.
+fn standing(frames: usize) -> PoseSequence {
+    PoseSequence {
         fps: 30.0,
         width: 1920,
         height: 1080,
@@ -200,10 +199,16 @@ fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
             };
             frames
         ],
-    };
-    openpose::write_sequence(dir.path(), "long", &sequence(5)).unwrap();
+    }
+}
+
+#[test]
+fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
+    let dir = tempfile::tempdir().unwrap();
+
+    openpose::write_sequence(dir.path(), "long", &standing(5)).unwrap();
     std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
-    openpose::write_sequence(dir.path(), "short", &sequence(2)).unwrap();
+    openpose::write_sequence(dir.path(), "short", &standing(2)).unwrap();
     assert_eq!(
         openpose::read_sequence(dir.path(), None)
             .unwrap()
@@ -223,17 +228,7 @@ fn rewriting_a_folder_leaves_no_frames_of_the_longer_earlier_run() {
 fn an_unfinished_rewrite_leaves_the_earlier_poses_whole() {
     let dir = tempfile::tempdir().unwrap();
     let poses = dir.path().join("poses");
-    let earlier = PoseSequence {
-        fps: 30.0,
-        width: 1920,
-        height: 1080,
-        frames: vec![
-            Frame {
-                people: vec![sample_person(0.0)]
-            };
-            3
-        ],
-    };
+    let earlier = standing(3);
     openpose::write_sequence(&poses, "long", &earlier).unwrap();
     let info = SequenceInfo {
         fps: 25.0,
